@@ -1,0 +1,3 @@
+"""Production-readiness harness for Temporal workflows."""
+
+__version__ = "0.1.0"

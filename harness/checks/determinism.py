@@ -1,0 +1,142 @@
+"""Failure mode: workflows that break on replay after a worker restart (or a deploy).
+
+`restart_replay` reads the worker-restart scenario's observations: the kill must have been confirmed and
+must have hit workflows mid-flight, restarted workers must have picked them up, every workflow must
+complete, and every history must replay against the worker's code.
+"""
+
+from __future__ import annotations
+
+import re
+
+from harness.observe import metrics
+from harness.observe.model import RestartObservations, WorkflowRecord
+from harness.scorecard.model import CheckResult, Status
+
+CHECK_ID = "determinism.restart_replay"
+FAILURE_MODE = "workflows break on replay after a worker restart or deploy"
+
+REMEDIATION_NONDETERMINISM = (
+    "Workflow code took a different path on replay than in the original run: something it read changed "
+    "between the two (the wall clock, randomness, environment, a module-level global or a passed-through "
+    "helper module). Use workflow.now(), workflow.random() and workflow.uuid4() instead of time/datetime, "
+    "random and uuid; move I/O and configuration reads into activities; guard intentional code changes with "
+    "`if workflow.patched('change-id'):` so running workflows keep their old path."
+)
+REMEDIATION_FAILED = (
+    "Workflows did not complete after the restart. Read the failure in each listed history; make activities "
+    "idempotent and give them explicit retry policies and timeouts so a crash mid-activity is retried, not fatal."
+)
+
+
+_CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
+
+
+def short_message(message: str) -> str:
+    """The SDK core wraps replay errors in a Rust debug dump; keep the human sentence inside it."""
+    match = _CORE_MESSAGE.search(message)
+    return (match.group(1) if match else message).strip()[:500]
+
+
+def _problem(record: WorkflowRecord | None, replay_error: tuple[str, str] | None, workflow_id: str) -> dict | None:
+    row: dict = {"workflow_id": workflow_id}
+    if record is None:
+        return {**row, "status": "UNKNOWN", "error_class": "MissingHistory", "message": "history was not collected"}
+    row["status"] = record.status
+    if replay_error:
+        row["error_class"], row["message"] = replay_error[0], short_message(replay_error[1])
+    elif record.task_failures:
+        last = record.task_failures[-1]
+        row["error_class"], row["message"] = last.cause, short_message(last.message)
+    elif record.status == "FAILED":
+        row["error_class"], row["message"] = "WorkflowFailed", record.failure_message or ""
+    elif record.status == "RUNNING":
+        row["error_class"], row["message"] = "DeadlineExceeded", "still running at the completion deadline"
+    elif record.status != "COMPLETED":
+        row["error_class"], row["message"] = record.status, f"workflow closed as {record.status}"
+    if record.status == "COMPLETED" and not replay_error:
+        return None
+    if record.history_file:
+        row["history"] = record.history_file
+    return row
+
+
+def restart_replay(obs: RestartObservations) -> CheckResult:
+    def result(status: Status, summary: str, evidence: dict, remediation: str = "") -> CheckResult:
+        return CheckResult(
+            id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,
+            summary=summary, evidence=evidence, remediation=remediation,
+        )
+
+    kills = [
+        {"worker": k.worker, "pid": k.pid, "signal": k.signal, "returncode": k.returncode, "confirmed": k.confirmed}
+        for k in obs.kills
+    ]
+    records = {r.workflow_id: r for r in obs.workflows}
+    replay_errors = {r.workflow_id: (r.error_class or "", r.error_message or "") for r in obs.replays if not r.ok}
+    restarted = set(obs.restarted_identities)
+    resumed = [w for w in obs.running_at_kill if restarted & set(getattr(records.get(w), "task_identities", ()))]
+    evidence = {
+        "workflows_started": len(obs.started),
+        "running_at_kill": len(obs.running_at_kill),
+        "workers_killed": sum(k["confirmed"] for k in kills),
+        "resumed_by_restarted_workers": len(resumed),
+        "completed": sum(r.status == "COMPLETED" for r in obs.workflows),
+        "histories_replayed": len(obs.replays),
+        "replay_failures": len(replay_errors),
+        "nondeterminism_task_failures_metric": metrics.total(
+            obs.metrics, "temporal_workflow_task_execution_failed", failure_reason="NonDeterminismError"
+        ),
+        "kills": kills,
+    }
+    if not obs.kills or not all(k.confirmed for k in obs.kills):
+        return result(
+            Status.NO_DATA,
+            "The worker kill was not confirmed, so nothing shows how workflows survive a crash.",
+            evidence,
+            "Check the journal and the worker logs: a worker that ignores the signal or has already exited cannot be tested.",
+        )
+    if not obs.running_at_kill:
+        return result(
+            Status.NO_DATA,
+            "No workflow was mid-flight when the workers were killed; the restart was not exercised.",
+            evidence,
+            "Give the workflows longer work (e.g. a longer timer in the workload inputs) or raise `workflows`.",
+        )
+    problems = [
+        row for wid in obs.started if (row := _problem(records.get(wid), replay_errors.get(wid), wid)) is not None
+    ]
+    evidence["problems"] = problems
+    if problems:
+        nondeterministic = any(
+            "nondetermin" in (p.get("error_class", "") + p.get("message", "")).lower() for p in problems
+        )
+        names = ", ".join(f"{p['workflow_id']} ({p['error_class']})" for p in problems[:5])
+        more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
+        return result(
+            Status.FAIL,
+            f"{len(problems)} of {len(obs.started)} workflows did not survive the restart: {names}{more}.",
+            evidence,
+            REMEDIATION_NONDETERMINISM if nondeterministic else REMEDIATION_FAILED,
+        )
+    if not resumed:
+        return result(
+            Status.NO_DATA,
+            "No workflow task was processed by a restarted worker, so replay after the restart was not exercised.",
+            evidence,
+            "Make sure the restarted workers poll the same task queue and that workflows still have work after the kill.",
+        )
+    if len(obs.replays) < len(obs.started):
+        return result(
+            Status.NO_DATA,
+            f"Only {len(obs.replays)} of {len(obs.started)} histories were replayed (replay needs the Python workflow classes).",
+            evidence,
+            "List the workflow classes under `workers[].python.workflows` so histories can be replayed.",
+        )
+    return result(
+        Status.PASS,
+        f"All {len(obs.started)} workflows completed after {evidence['workers_killed']} worker(s) were killed with "
+        f"{obs.kills[0].signal} mid-flight ({len(resumed)} resumed by restarted workers) and all "
+        f"{len(obs.replays)} histories replay.",
+        evidence,
+    )

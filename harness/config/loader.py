@@ -1,0 +1,155 @@
+"""Read and validate YAML into the typed models; every failure becomes one ConfigError (file, key path, expectation)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from harness.config.models import SCENARIO_KINDS, ReadinessConfig, Scenario
+from harness.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A validated config with every path resolved and its scenarios loaded."""
+
+    config: ReadinessConfig
+    config_path: Path
+    app_path: Path
+    scenarios: tuple[Scenario, ...]
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found", file=str(path)) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot read file: {exc}", file=str(path)) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError(f"invalid YAML: {problem}", file=where) from None
+
+
+def _key_path(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in ("embedded", "existing") and path == "target":
+            continue  # pydantic inserts the union tag into the location
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    current: Any = model
+    for part in loc[:-1]:
+        fields = getattr(current, "model_fields", None)
+        if fields is None or not isinstance(part, str) or part not in fields:
+            continue
+        annotation = fields[part].annotation
+        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
+        nested = [a for a in candidates if issubclass(a, BaseModel)]
+        current = nested[0] if len(nested) == 1 else current
+    return sorted(getattr(current, "model_fields", {}))
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        allowed = _allowed_keys(model, error["loc"])
+        return "unknown key" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
+    if kind == "missing":
+        return "required key is missing"
+    message = error["msg"].removeprefix("Value error, ")
+    given = error.get("input")
+    if kind not in ("model_type", "dict_type") and not isinstance(given, (dict, list)):
+        message += f" (got {json.dumps(given, default=str)})"
+    return message
+
+
+def validate(data: Any, model: type[BaseModel], file: str) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors()
+        first = errors[0]
+        more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+        raise ConfigError(
+            _describe(first, model) + more, file=file, key_path=_key_path(first["loc"], model)
+        ) from None
+
+
+def load_scenario(path: Path) -> Scenario:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of scenario keys", file=str(path))
+    kind = data.get("kind")
+    if kind not in SCENARIO_KINDS:
+        raise ConfigError(
+            f"expected one of: {', '.join(sorted(SCENARIO_KINDS))} (got {json.dumps(kind, default=str)})",
+            file=str(path),
+            key_path="kind",
+        )
+    return validate(data, SCENARIO_KINDS[kind], str(path))
+
+
+def load_config(path: Path) -> ReadinessConfig:
+    data = read_yaml(path)
+    if not isinstance(data, dict):
+        raise ConfigError("expected a mapping of config keys", file=str(path))
+    return validate(data, ReadinessConfig, str(path))
+
+
+def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
+    """Load the config and the scenarios it (or `only`) names, resolving paths against the config's folder."""
+    config = load_config(config_path)
+    base = config_path.resolve().parent
+    scenarios_dir = (base / config.scenarios_dir).resolve()
+    names = list(only) if only else list(config.scenarios)
+    available = sorted(p.stem for p in scenarios_dir.glob("*.yaml")) if scenarios_dir.is_dir() else []
+    scenarios = []
+    for name in names:
+        if name not in available:
+            raise ConfigError(
+                f"no scenario named {name!r} in {scenarios_dir} (available: {', '.join(available) or 'none'})",
+                file=str(config_path),
+                key_path="scenarios",
+            )
+        scenario = load_scenario(scenarios_dir / f"{name}.yaml")
+        if scenario.name != name:
+            raise ConfigError(f"expected name {name!r} to match the file name", file=str(scenarios_dir / f"{name}.yaml"), key_path="name")
+        scenarios.append(scenario)
+    app_path = (base / config.app.path).resolve()
+    if not app_path.is_dir():
+        raise ConfigError(f"expected a folder, {app_path} does not exist", file=str(config_path), key_path="app.path")
+    return RunPlan(config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios))
+
+
+def validate_file(path: Path) -> str:
+    """Validate a config or scenario file (told apart by its `kind` key); returns what it was."""
+    data = read_yaml(path)
+    if isinstance(data, dict) and "kind" in data:
+        load_scenario(path)
+        return "scenario"
+    load_config(path)
+    return "config"
+
+
+def json_schemas() -> dict[str, Any]:
+    scenario_schemas = [model.model_json_schema() for model in SCENARIO_KINDS.values()]
+    return {
+        "config": ReadinessConfig.model_json_schema(),
+        "scenario": scenario_schemas[0] if len(scenario_schemas) == 1 else {"oneOf": scenario_schemas},
+    }

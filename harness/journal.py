@@ -1,0 +1,72 @@
+"""The run journal: every step with start, end, duration, status, details and error, written as it happens.
+
+Each step is recorded in a `finally`, so a failed or interrupted run still leaves a complete journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class Step:
+    name: str
+    scenario: str | None
+    started_at: str
+    ended_at: str | None = None
+    duration_s: float | None = None
+    status: str = "running"
+    """ok, failed or interrupted."""
+    detail: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+def now_iso() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+class Journal:
+    def __init__(self, path: Path, on_step: Callable[[Step], None] | None = None) -> None:
+        self.path = path
+        self.steps: list[Step] = []
+        self._on_step = on_step or (lambda step: None)
+
+    @contextmanager
+    def step(self, name: str, scenario: str | None = None, **detail: Any) -> Iterator[Step]:
+        """Record a step; the body may add to `step.detail`. Exceptions propagate after being recorded."""
+        step = Step(name=name, scenario=scenario, started_at=now_iso(), detail=dict(detail))
+        self.steps.append(step)
+        self._on_step(step)
+        started = time.monotonic()
+        try:
+            yield step
+            step.status = "ok"
+        except BaseException as exc:
+            interrupted = isinstance(exc, (KeyboardInterrupt, GeneratorExit)) or type(exc).__name__ == "CancelledError"
+            step.status = "interrupted" if interrupted else "failed"
+            step.error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            raise
+        finally:
+            step.ended_at = now_iso()
+            step.duration_s = round(time.monotonic() - started, 3)
+            self.save()
+            self._on_step(step)
+
+    def save(self) -> None:
+        write_atomic(self.path, json.dumps({"steps": [asdict(s) for s in self.steps]}, indent=2, default=str))

@@ -1,0 +1,1 @@
+"""Observation: collect histories and metrics into immutable records that checks read."""

@@ -1,0 +1,70 @@
+"""Fetch workflow histories, keep them as JSON files, and summarise them into WorkflowRecords."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.client import Client, WorkflowHistory
+
+from harness.observe.model import TaskFailure, WorkflowRecord
+
+_CLOSE_STATUS = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED: "COMPLETED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED: "FAILED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "TIMED_OUT",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "CANCELED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "TERMINATED",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW: "CONTINUED_AS_NEW",
+}
+
+
+async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:
+    return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+
+
+def summarise(history: WorkflowHistory, history_file: str | None = None) -> WorkflowRecord:
+    workflow_type, run_id, status, failure_message = "", "", "RUNNING", None
+    identities: list[str] = []
+    failures: list[TaskFailure] = []
+    for event in history.events:
+        kind = event.event_type
+        if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            attrs = event.workflow_execution_started_event_attributes
+            workflow_type, run_id = attrs.workflow_type.name, attrs.original_execution_run_id
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
+            identities.append(event.workflow_task_completed_event_attributes.identity)
+        elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+            attrs = event.workflow_task_failed_event_attributes
+            failures.append(
+                TaskFailure(
+                    event_id=event.event_id,
+                    cause=WorkflowTaskFailedCause.Name(attrs.cause).removeprefix("WORKFLOW_TASK_FAILED_CAUSE_"),
+                    message=attrs.failure.message,
+                    identity=attrs.identity,
+                )
+            )
+        elif kind in _CLOSE_STATUS:
+            status = _CLOSE_STATUS[kind]
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+                failure_message = event.workflow_execution_failed_event_attributes.failure.message
+    return WorkflowRecord(
+        workflow_id=history.workflow_id,
+        run_id=run_id,
+        workflow_type=workflow_type,
+        status=status,
+        event_count=len(history.events),
+        task_identities=tuple(identities),
+        task_failures=tuple(failures),
+        failure_message=failure_message,
+        history_file=history_file,
+    )
+
+
+def write(history: WorkflowHistory, out_dir: Path, relative_dir: str = "histories") -> str:
+    """Write the history as Temporal's JSON (replayable by any SDK, openable in the UI); return its relative path."""
+    folder = out_dir / relative_dir
+    folder.mkdir(parents=True, exist_ok=True)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in history.workflow_id) + ".json"
+    (folder / name).write_text(history.to_json(), encoding="utf-8")
+    return f"{relative_dir}/{name}"

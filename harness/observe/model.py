@@ -1,0 +1,89 @@
+"""Immutable observations: everything checks may read. Checks never talk to Temporal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class KillRecord:
+    """One signal sent to one worker process."""
+
+    worker: str
+    identity: str
+    pid: int
+    signal: str
+    returncode: int | None
+    """Exit code seen after the signal (negative: killed by that signal); None if it did not exit."""
+    confirmed: bool
+    """True when the process was alive before and exited because of the signal."""
+
+
+@dataclass(frozen=True)
+class TaskFailure:
+    """A WorkflowTaskFailed event: the worker could not advance the workflow."""
+
+    event_id: int
+    cause: str
+    """Server-side cause, e.g. WORKFLOW_WORKER_UNHANDLED_FAILURE or NON_DETERMINISTIC_ERROR."""
+    message: str
+    identity: str
+
+
+@dataclass(frozen=True)
+class WorkflowRecord:
+    """What one workflow's history says, summarised."""
+
+    workflow_id: str
+    run_id: str
+    workflow_type: str
+    status: str
+    """COMPLETED, FAILED, TIMED_OUT, CANCELED, TERMINATED, CONTINUED_AS_NEW or RUNNING."""
+    event_count: int
+    task_identities: tuple[str, ...]
+    """Worker identities that completed workflow tasks, in history order."""
+    task_failures: tuple[TaskFailure, ...] = ()
+    failure_message: str | None = None
+    """Message of WorkflowExecutionFailed, when the workflow failed."""
+    history_file: str | None = None
+    """Path of the history JSON relative to the out dir."""
+
+
+@dataclass(frozen=True)
+class ReplayOutcome:
+    """Result of replaying one history against the worker's workflow code."""
+
+    workflow_id: str
+    run_id: str
+    ok: bool
+    error_class: str | None = None
+    error_message: str | None = None
+
+
+@dataclass(frozen=True)
+class MetricSample:
+    """One Prometheus sample scraped from a worker's SDK metrics endpoint."""
+
+    worker: str
+    phase: str
+    name: str
+    labels: tuple[tuple[str, str], ...]
+    value: float
+
+
+@dataclass(frozen=True)
+class RestartObservations:
+    """What the worker-restart scenario saw."""
+
+    scenario: str
+    started: tuple[str, ...]
+    """Workflow ids started by the scenario."""
+    running_at_kill: tuple[str, ...]
+    """Workflow ids still open, with progress made, when the workers were killed."""
+    kills: tuple[KillRecord, ...]
+    restarted_identities: tuple[str, ...]
+    workflows: tuple[WorkflowRecord, ...]
+    replays: tuple[ReplayOutcome, ...]
+    metrics: tuple[MetricSample, ...] = field(default=())
+    drain_deadline_hit: bool = False
+    """True when some workflow was still open at the completion deadline."""

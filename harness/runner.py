@@ -1,0 +1,167 @@
+"""Run a plan: target -> dependencies -> workers -> scenarios -> checks -> scorecard.
+
+Everything started is entered into one AsyncExitStack, so an exception, Ctrl-C or SIGTERM in any
+phase still stops workers, dependencies and the server.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import subprocess
+import time
+import traceback
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from importlib.metadata import version
+from pathlib import Path
+from typing import Any
+
+import harness
+from harness import checks, server
+from harness.config.loader import RunPlan
+from harness.dependencies import running_dependencies
+from harness.errors import ConfigError
+from harness.journal import Journal, Step, now_iso
+from harness.processes import RUN_ID_ENV
+from harness.scenarios import worker_restart
+from harness.scenarios.base import ScenarioContext
+from harness.scorecard.model import CheckResult, RunInfo, ScenarioSummary, Scorecard, Status, TargetInfo
+from harness.scorecard.verdict import EXIT_CODES, decide
+from harness.workers import WorkerSupervisor
+
+REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "journal.json")
+
+
+@dataclass(frozen=True)
+class ScenarioKind:
+    run: Callable[[ScenarioContext, Any], Awaitable[Any]]
+    checks: tuple[tuple[str, Callable[[Any], CheckResult]], ...]
+    """(check id, pure check function of the scenario's observations)."""
+
+
+SCENARIO_KINDS: dict[str, ScenarioKind] = {
+    "worker_restart": ScenarioKind(worker_restart.run, ((checks.determinism.CHECK_ID, checks.restart_replay),)),
+}
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    out_dir: Path
+    address: str | None = None
+    namespace: str | None = None
+
+
+def prepare_out_dir(out_dir: Path) -> None:
+    """Remove the previous run's reports so a crashed run can never be mistaken for an earlier verdict."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES:
+        (out_dir / name).unlink(missing_ok=True)
+    for folder in ("histories", "logs"):
+        shutil.rmtree(out_dir / folder, ignore_errors=True)
+
+
+def git_commit(path: Path) -> str | None:
+    try:
+        head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain"], capture_output=True, text=True, timeout=5)
+        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def _target_spec(plan: RunPlan, options: RunOptions):
+    spec = plan.config.target
+    if options.address:
+        from harness.config.models import ExistingTarget
+
+        return ExistingTarget(kind="existing", address=options.address, namespace=options.namespace or spec.namespace)
+    if options.namespace:
+        return spec.model_copy(update={"namespace": options.namespace})
+    return spec
+
+
+def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
+    return [
+        CheckResult(
+            id=check_id, scenario=scenario.name, failure_mode="(scenario did not finish)", status=Status.ERROR,
+            summary=f"The harness could not finish the scenario: {error}",
+            remediation="This is a harness or environment problem, not a verdict on the app: see journal.json and logs/.",
+        )
+        for check_id, _ in SCENARIO_KINDS[scenario.kind].checks
+    ]
+
+
+async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], None] | None = None) -> Scorecard:
+    """Run every scenario of the plan and return the scorecard (reports are written by the caller)."""
+    run_id = uuid.uuid4().hex[:8]
+    out_dir = options.out_dir.resolve()
+    prepare_out_dir(out_dir)
+    journal = Journal(out_dir / "journal.json", on_step)
+    started_at, started = now_iso(), time.monotonic()
+    base_env = {**os.environ, RUN_ID_ENV: run_id}
+    log_dir = out_dir / "logs"
+    results: list[CheckResult] = []
+    summaries: list[ScenarioSummary] = []
+    async with AsyncExitStack() as stack:
+        with journal.step("start target", address=options.address or "embedded") as step:
+            target = await stack.enter_async_context(server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env))
+            client = await server.connect(target)
+            step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
+        with journal.step("start dependencies", names=[d.name for d in plan.config.dependencies]) as step:
+            dep_env = await stack.enter_async_context(
+                running_dependencies(plan.config.dependencies, base_env, plan.app_path, log_dir)
+            )
+            step.detail["env"] = dep_env
+        supervisor = await stack.enter_async_context(
+            WorkerSupervisor(
+                plan.config.workers, client=client, task_queue=plan.config.task_queue,
+                base_env={**base_env, **target.worker_env(), **dep_env}, app_path=plan.app_path, log_dir=log_dir,
+            )
+        )
+        with journal.step("start workers") as step:
+            step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+        ctx = ScenarioContext(client, supervisor, plan, journal, out_dir, run_id)
+        for scenario in plan.scenarios:
+            kind = SCENARIO_KINDS[scenario.kind]
+            scenario_started = time.monotonic()
+            try:
+                observations = await kind.run(ctx, scenario)
+                results.extend(check(observations) for _, check in kind.checks)
+                status, error = "completed", None
+            except ConfigError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
+                error = f"{type(exc).__name__}: {exc}"
+                (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+                (out_dir / "logs" / f"{scenario.name}-error.txt").write_text(traceback.format_exc())
+                results.extend(_errored_checks(scenario, error))
+                status = "error"
+            summaries.append(
+                ScenarioSummary(
+                    name=scenario.name, kind=scenario.kind, status=status,
+                    duration_s=round(time.monotonic() - scenario_started, 2), error=error,
+                )
+            )
+        with journal.step("stop workers, dependencies and server"):
+            await stack.aclose()
+    verdict, reason = decide(results, summaries)
+    return Scorecard(
+        verdict=verdict,
+        exit_code=EXIT_CODES[verdict],
+        verdict_reason=reason,
+        run=RunInfo(
+            id=run_id, started_at=started_at, finished_at=now_iso(), duration_s=round(time.monotonic() - started, 2),
+            config_file=str(plan.config_path), app_name=plan.config.app.name, app_git_commit=git_commit(plan.app_path),
+            harness_version=harness.__version__, sdk_version=version("temporalio"), python_version=platform.python_version(),
+            target=TargetInfo(kind=target.kind, address=target.address, namespace=target.namespace, server_version=target.server_version),
+        ),
+        scenarios=summaries,
+        checks=results,
+        artifacts={"journal": "journal.json", "histories": "histories/", "logs": "logs/"},
+    )

@@ -1,0 +1,107 @@
+"""Render the scorecard JSON into Markdown and JUnit XML, and write every report atomically."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+from xml.etree import ElementTree as ET
+
+from harness.journal import write_atomic
+from harness.scorecard.model import Scorecard, Status
+
+STATUS_ICON = {"PASS": "✅", "FAIL": "❌", "WARN": "⚠️", "NO_DATA": "❔", "ERROR": "💥", "SKIPPED": "⏭️"}
+
+
+def to_json(card: Scorecard) -> str:
+    return card.model_dump_json(indent=2) + "\n"
+
+
+def _cell(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, (dict, list)) else str(value)
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def _evidence_md(evidence: dict[str, Any]) -> list[str]:
+    lines: list[str] = []
+    figures = {k: v for k, v in evidence.items() if not isinstance(v, list)}
+    if figures:
+        lines += ["| figure | value |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in figures.items()), ""]
+    for key, rows in evidence.items():
+        if isinstance(rows, list) and rows and all(isinstance(r, dict) for r in rows):
+            columns = list(dict.fromkeys(c for r in rows for c in r))
+            lines += [f"**{key}**", "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+            lines += ["| " + " | ".join(_cell(r.get(c, "")) for c in columns) + " |" for r in rows]
+            lines.append("")
+    return lines
+
+
+def to_markdown(card: Scorecard) -> str:
+    run = card.run
+    lines = [
+        f"# Readiness scorecard: {run.app_name}",
+        "",
+        f"## Verdict: **{card.verdict.value}**",
+        "",
+        card.verdict_reason,
+        "",
+        "| check | scenario | status | summary |",
+        "|---|---|---|---|",
+        *(f"| `{c.id}` | {c.scenario} | {STATUS_ICON[c.status.value]} {c.status.value} | {_cell(c.summary)} |" for c in card.checks),
+        "",
+        "## Run",
+        "",
+        f"- run id `{run.id}`, {run.started_at} -> {run.finished_at} ({run.duration_s:.1f} s)",
+        f"- target: {run.target.kind} `{run.target.address}` namespace `{run.target.namespace}`"
+        f" (server {run.target.server_version or 'unknown'})",
+        f"- app commit: `{run.app_git_commit or 'not a git checkout'}`; config `{run.config_file}`",
+        f"- harness {run.harness_version}, temporalio {run.sdk_version}, Python {run.python_version}",
+        "",
+        "| scenario | status | duration (s) |",
+        "|---|---|---|",
+        *(f"| {s.name} | {s.status}{': ' + _cell(s.error) if s.error else ''} | {s.duration_s} |" for s in card.scenarios),
+        "",
+    ]
+    for check in card.checks:
+        lines += [f"## {STATUS_ICON[check.status.value]} `{check.id}` ({check.scenario})", "", f"*Covers:* {check.failure_mode}.", ""]
+        lines += [check.summary, ""]
+        lines += _evidence_md(check.evidence)
+        if check.remediation:
+            lines += ["**What to fix:** " + check.remediation, ""]
+    lines += ["---", f"Artifacts: {', '.join(f'`{v}`' for v in card.artifacts.values())}. Schema {card.schema_version}.", ""]
+    return "\n".join(lines)
+
+
+def to_junit(card: Scorecard) -> str:
+    failures = sum(c.status == Status.FAIL for c in card.checks)
+    errors = sum(c.status in (Status.ERROR, Status.NO_DATA) for c in card.checks)
+    skipped = sum(c.status == Status.SKIPPED for c in card.checks)
+    suites = ET.Element("testsuites", name="readiness", tests=str(len(card.checks)), failures=str(failures), errors=str(errors))
+    suite = ET.SubElement(
+        suites, "testsuite", name=f"readiness.{card.run.app_name}", tests=str(len(card.checks)),
+        failures=str(failures), errors=str(errors), skipped=str(skipped), time=f"{card.run.duration_s:.2f}",
+        timestamp=card.run.started_at,
+    )
+    for check in card.checks:
+        case = ET.SubElement(suite, "testcase", classname=check.scenario, name=check.id)
+        body = json.dumps(check.evidence, indent=2, default=str) + ("\n\nFix: " + check.remediation if check.remediation else "")
+        if check.status == Status.FAIL:
+            ET.SubElement(case, "failure", message=check.summary, type="FAIL").text = body
+        elif check.status in (Status.ERROR, Status.NO_DATA):
+            ET.SubElement(case, "error", message=check.summary, type=check.status.value).text = body
+        elif check.status == Status.SKIPPED:
+            ET.SubElement(case, "skipped", message=check.summary)
+        else:
+            ET.SubElement(case, "system-out").text = f"{check.status.value}: {check.summary}"
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def write_reports(card: Scorecard, out_dir: Path) -> dict[str, Path]:
+    """Render everything first, then write: a rendering error leaves no partial report set."""
+    rendered = {"scorecard.json": to_json(card), "scorecard.md": to_markdown(card), "junit.xml": to_junit(card)}
+    paths = {}
+    for name, text in rendered.items():
+        write_atomic(out_dir / name, text)
+        paths[name] = out_dir / name
+    return paths

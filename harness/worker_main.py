@@ -1,0 +1,86 @@
+"""Entry point of a supervised Python worker process: `python -m harness.worker_main`.
+
+Reads its spec from READINESS_WORKER_SPEC (JSON of PythonWorkerSpec), connects with TEMPORAL_* variables,
+exposes SDK metrics on READINESS_METRICS_PORT and polls TEMPORAL_TASK_QUEUE as READINESS_WORKER_IDENTITY.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import importlib
+import inspect
+import os
+import signal
+import sys
+from typing import Any
+
+from temporalio.client import Client
+from temporalio.envconfig import ClientConfigProfile
+from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
+from temporalio.worker import Worker
+
+from harness.config.models import PythonWorkerSpec
+
+SPEC_ENV = "READINESS_WORKER_SPEC"
+METRICS_PORT_ENV = "READINESS_METRICS_PORT"
+IDENTITY_ENV = "READINESS_WORKER_IDENTITY"
+TASK_QUEUE_ENV = "TEMPORAL_TASK_QUEUE"
+
+
+def resolve(import_path: str) -> Any:
+    module_name, _, attribute = import_path.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def resolve_all(import_paths: list[str]) -> list[Any]:
+    """Each path names one object or a list/tuple of them (e.g. `module:ACTIVITIES`)."""
+    found: list[Any] = []
+    for path in import_paths:
+        value = resolve(path)
+        found.extend(value if isinstance(value, (list, tuple)) else [value])
+    return found
+
+
+async def build_worker(spec: PythonWorkerSpec, client: Client, task_queue: str) -> Worker:
+    if spec.factory:
+        worker = resolve(spec.factory)(client, task_queue)
+        return await worker if inspect.isawaitable(worker) else worker
+    options: dict[str, Any] = {}
+    if spec.max_concurrent_workflow_tasks:
+        options["max_concurrent_workflow_tasks"] = spec.max_concurrent_workflow_tasks
+    if spec.max_concurrent_activities:
+        options["max_concurrent_activities"] = spec.max_concurrent_activities
+    activities = resolve_all(spec.activities)
+    if any(not inspect.iscoroutinefunction(a) for a in activities):
+        options["activity_executor"] = concurrent.futures.ThreadPoolExecutor(max_workers=16)
+    return Worker(client, task_queue=task_queue, workflows=resolve_all(spec.workflows), activities=activities, **options)
+
+
+async def run() -> None:
+    spec = PythonWorkerSpec.model_validate_json(os.environ[SPEC_ENV])
+    runtime = Runtime(
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{os.environ[METRICS_PORT_ENV]}"))
+    )
+    options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config())
+    client = await Client.connect(**options, runtime=runtime, identity=os.environ[IDENTITY_ENV])
+    worker = await build_worker(spec, client, os.environ[TASK_QUEUE_ENV])
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    async with worker:
+        print(f"worker {os.environ[IDENTITY_ENV]} polling {os.environ[TASK_QUEUE_ENV]}", flush=True)
+        await stop.wait()
+    print("worker stopped", flush=True)
+
+
+def main() -> None:
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Flawed variants of the order app. Each plants exactly one failure mode; see its module docstring."""
