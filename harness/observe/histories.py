@@ -65,6 +65,6 @@ def write(history: WorkflowHistory, out_dir: Path, relative_dir: str = "historie
     """Write the history as Temporal's JSON (replayable by any SDK, openable in the UI); return its relative path."""
     folder = out_dir / relative_dir
     folder.mkdir(parents=True, exist_ok=True)
-    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in history.workflow_id) + ".json"
+    name = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in history.workflow_id) + ".json"
     (folder / name).write_text(history.to_json(), encoding="utf-8")
     return f"{relative_dir}/{name}"

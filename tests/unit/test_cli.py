@@ -1,0 +1,69 @@
+"""CLI contract for bad input: one clear line on stderr, exit 2, no traceback, nothing written."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from harness.cli import main
+from tests.conftest import REPO, write
+
+
+@pytest.fixture
+def cli():
+    runner = CliRunner()
+    return lambda *args: runner.invoke(main, list(args))
+
+
+def assert_one_clean_error(result, *fragments):
+    assert result.exit_code == 2, result.output
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.output + result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_validate_accepts_the_shipped_files(cli):
+    result = cli("validate", str(REPO / "readiness.yaml"), str(REPO / "scenarios/worker-restart.yaml"))
+    assert result.exit_code == 0
+    assert "(config)" in result.stdout and "(scenario)" in result.stdout
+
+
+def test_validate_broken_yaml(cli, tmp_path):
+    path = write(tmp_path / "s.yaml", "name: x\nkind: worker_restart\nworkflows: [1\n")
+    assert_one_clean_error(cli("validate", str(path)), str(path), "invalid YAML")
+
+
+def test_validate_bad_scenario_value(cli, tmp_path):
+    path = write(tmp_path / "s.yaml", "name: x\nkind: worker_restart\nworkflows: lots\n")
+    assert_one_clean_error(cli("validate", str(path)), f"{path}: workflows:", "valid integer", '"lots"')
+
+
+def test_run_with_missing_config_writes_nothing(cli, tmp_path):
+    out = tmp_path / "out"
+    assert_one_clean_error(cli("run", "--config", str(tmp_path / "nope.yaml"), "--out", str(out)), "file not found")
+    assert not out.exists()
+
+
+def test_run_with_unknown_scenario(cli, tmp_path):
+    result = cli("run", "--config", str(REPO / "readiness.yaml"), "--scenario", "nope", "--out", str(tmp_path / "o"))
+    assert_one_clean_error(result, "no scenario named 'nope'", "worker-restart")
+
+
+def test_run_with_bad_address(cli, tmp_path):
+    assert_one_clean_error(cli("run", "--address", "localhost", "--out", str(tmp_path / "o")), "--address", "HOST:PORT")
+
+
+def test_wrong_flag_is_a_usage_error(cli):
+    result = cli("run", "--frobnicate")
+    assert result.exit_code == 2 and "No such option '--frobnicate'" in result.stderr
+
+
+def test_schema_prints_json_schema(cli):
+    result = cli("schema", "--kind", "scenario")
+    assert result.exit_code == 0
+    schema = json.loads(result.stdout)
+    assert schema["additionalProperties"] is False and "kill_signal" in schema["properties"]

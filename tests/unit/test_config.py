@@ -1,0 +1,183 @@
+"""Config and scenario validation: good files load, every kind of bad input gives one clean ConfigError."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from harness.config import load_config, load_plan, load_scenario, validate_file
+from harness.config.models import ReadinessConfig, WorkerRestartScenario, parse_duration
+from harness.errors import ConfigError
+from tests.conftest import REPO, write
+
+MINIMAL = """
+app: {name: shop}
+task_queue: q
+workers:
+  - name: w
+    python: {workflows: ["shop.wf:Flow"]}
+workload: {workflow: Flow}
+"""
+
+
+def test_shipped_configs_and_scenarios_are_valid():
+    files = [REPO / "readiness.yaml", *sorted((REPO / "scenarios").glob("*.yaml")), *sorted((REPO / "sample_workflows").rglob("*.yaml"))]
+    assert len(files) >= 3
+    for path in files:
+        assert validate_file(path) in ("config", "scenario")
+
+
+def test_default_plan_resolves_paths_and_scenarios():
+    plan = load_plan(REPO / "readiness.yaml")
+    assert plan.app_path == REPO
+    assert [s.name for s in plan.scenarios] == ["worker-restart"]
+    assert plan.config.workers[0].python.workflows == ["sample_workflows.orders:OrderWorkflow"]
+
+
+def test_flawed_plan_points_at_the_shared_scenarios():
+    plan = load_plan(REPO / "sample_workflows/flawed/local_state.yaml")
+    assert plan.app_path == REPO
+    assert plan.scenarios[0].kind == "worker_restart"
+
+
+def test_minimal_config_gets_defaults(tmp_path):
+    config = load_config(write(tmp_path / "r.yaml", MINIMAL))
+    assert config.target.kind == "embedded" and config.target.namespace == "default"
+    assert config.scenarios == ["worker-restart"]
+    assert config.workers[0].count == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "key_path", "fragment"),
+    [
+        (MINIMAL.replace("task_queue: q\n", ""), "task_queue", "required key is missing"),
+        (MINIMAL + "colour: red\n", "colour", "unknown key (expected one of: app, dependencies"),
+        (MINIMAL.replace("name: w", "name: w\n    cuont: 2"), "workers[0].cuont", "unknown key (expected one of: command, count, env, name, python)"),
+        (MINIMAL.replace("name: w", "name: w\n    count: many"), "workers[0].count", "valid integer"),
+        (MINIMAL.replace("name: w", "name: w\n    count: 99"), "workers[0].count", "less than or equal to 16"),
+        (MINIMAL.replace('"shop.wf:Flow"', '"shop.wf.Flow"'), "workers[0].python.workflows[0]", "should match pattern"),
+        (MINIMAL + "target: {kind: existing}\n", "target.address", "required key is missing"),
+        (MINIMAL + "target: {kind: existing, address: nope}\n", "target.address", "should match pattern"),
+        (MINIMAL + "target: {kind: cloud}\n", "target", "does not match any of the expected tags"),
+        (MINIMAL.replace("python: {workflows: [\"shop.wf:Flow\"]}", "env: {}"), "workers[0]", "exactly one of `python` or `command`"),
+        (MINIMAL.replace("workload: {workflow: Flow}", "workload: {workflow: Flow, execution_timeout: soon}"), "workload.execution_timeout", "duration"),
+    ],
+)
+def test_bad_config_names_file_key_path_and_expectation(tmp_path, text, key_path, fragment):
+    path = write(tmp_path / "r.yaml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    error = caught.value
+    assert error.file == str(path)
+    assert error.key_path == key_path
+    assert fragment in error.detail
+    assert error.exit_code == 2
+    assert "\n" not in str(error)
+
+
+def test_broken_yaml_reports_line_and_column(tmp_path):
+    path = write(tmp_path / "r.yaml", "app:\n  name: [shop\ntask_queue: q\n")
+    with pytest.raises(ConfigError) as caught:
+        load_config(path)
+    assert str(caught.value).startswith(f"{path}:3:")
+    assert "invalid YAML" in str(caught.value)
+
+
+def test_missing_file_and_non_mapping(tmp_path):
+    with pytest.raises(ConfigError, match="file not found"):
+        load_config(tmp_path / "absent.yaml")
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(write(tmp_path / "list.yaml", "- a\n- b\n"))
+
+
+def test_scenario_kind_and_keys_are_checked(tmp_path):
+    good = "name: s\nkind: worker_restart\nworkflows: 3\ncompletion_timeout: 2m\n"
+    scenario = load_scenario(write(tmp_path / "s.yaml", good))
+    assert isinstance(scenario, WorkerRestartScenario) and scenario.completion_timeout == 120.0
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(write(tmp_path / "k.yaml", "name: s\nkind: chaos_monkey\n"))
+    assert caught.value.key_path == "kind" and "worker_restart" in caught.value.detail
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(write(tmp_path / "x.yaml", good + "kill_signal: SIGFOO\n"))
+    assert caught.value.key_path == "kill_signal" and "SIGKILL" in caught.value.detail and '"SIGFOO"' in caught.value.detail
+
+
+def test_plan_rejects_unknown_scenario_and_missing_app_path(tmp_path):
+    write(tmp_path / "scenarios/worker-restart.yaml", "name: worker-restart\nkind: worker_restart\n")
+    config = write(tmp_path / "r.yaml", MINIMAL)
+    assert load_plan(config).scenarios[0].name == "worker-restart"
+    with pytest.raises(ConfigError, match="no scenario named 'nope'.*available: worker-restart"):
+        load_plan(config, ["nope"])
+    with pytest.raises(ConfigError) as caught:
+        load_plan(write(tmp_path / "r2.yaml", MINIMAL + "app: {name: shop, path: missing}\n".replace("app", "app", 1)))
+    assert caught.value.key_path in ("app", "app.path")
+
+
+def test_scenario_file_name_must_match_its_name(tmp_path):
+    write(tmp_path / "scenarios/worker-restart.yaml", "name: other\nkind: worker_restart\n")
+    with pytest.raises(ConfigError) as caught:
+        load_plan(write(tmp_path / "r.yaml", MINIMAL))
+    assert caught.value.key_path == "name"
+
+
+def test_duplicate_worker_names_are_rejected(tmp_path):
+    text = MINIMAL.replace("workers:\n", "workers:\n  - {name: w, command: [run]}\n")
+    with pytest.raises(ConfigError, match="names must be unique, repeated: w"):
+        load_config(write(tmp_path / "r.yaml", text))
+
+
+@pytest.mark.parametrize(("raw", "seconds"), [("500ms", 0.5), ("30s", 30), ("2m", 120), ("1h", 3600), (5, 5.0), ("1.5", 1.5)])
+def test_durations(raw, seconds):
+    assert parse_duration(raw) == seconds
+
+
+@pytest.mark.parametrize("raw", ["soon", "-1s", True, None, "5 days", [1]])
+def test_bad_durations(raw):
+    with pytest.raises(ValueError):
+        parse_duration(raw)
+
+
+def test_json_schema_covers_both_file_kinds():
+    from harness.config import json_schemas
+
+    schemas = json_schemas()
+    assert schemas["config"]["additionalProperties"] is False
+    assert set(schemas["config"]["required"]) >= {"app", "task_queue", "workers", "workload"}
+    assert schemas["scenario"]["properties"]["kind"]["const"] == "worker_restart"
+
+
+yaml_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 100) | st.text(max_size=12) | st.sampled_from(["30s", "SIGKILL", "embedded", "x:y"]),
+    lambda children: st.lists(children, max_size=3)
+    | st.dictionaries(
+        st.sampled_from(["app", "name", "task_queue", "workers", "workload", "workflow", "python", "workflows", "count", "kind", "target", "address", "scenarios", "inputs", "extra"]),
+        children,
+        max_size=5,
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=yaml_values)
+def test_any_input_gives_a_config_or_one_clean_error(tmp_path, data):
+    path = write(tmp_path / "fuzz.yaml", yaml.safe_dump(data))
+    try:
+        assert isinstance(load_config(path), ReadinessConfig)
+    except ConfigError as error:
+        assert error.exit_code == 2 and str(error) and "\n" not in str(error)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=st.text(max_size=80))
+def test_any_text_gives_a_scenario_or_one_clean_error(tmp_path, text):
+    path = Path(tmp_path / "fuzz-scenario.yaml")
+    path.write_text(text, encoding="utf-8")
+    try:
+        load_scenario(path)
+    except ConfigError as error:
+        assert error.exit_code == 2 and str(error)

@@ -1,0 +1,80 @@
+"""determinism.restart_replay: a pure function of hand-built observations."""
+
+from __future__ import annotations
+
+from harness.checks.determinism import CHECK_ID, REMEDIATION_FAILED, REMEDIATION_NONDETERMINISM, restart_replay
+from harness.observe.model import ReplayOutcome
+from harness.scorecard.model import Status
+from tests.unit.observations import kill, nondeterministic, observations, record
+
+
+def test_pass_when_all_complete_resume_and_replay():
+    result = restart_replay(observations(3))
+    assert result.id == CHECK_ID and result.status == Status.PASS
+    assert result.evidence["resumed_by_restarted_workers"] == 3
+    assert result.evidence["histories_replayed"] == 3 and result.evidence["replay_failures"] == 0
+    assert "All 3 workflows completed" in result.summary and result.remediation == ""
+
+
+def test_nondeterminism_fails_naming_each_workflow_with_class_and_message():
+    result = restart_replay(nondeterministic(3))
+    assert result.status == Status.FAIL
+    for i in range(3):
+        assert f"wf-{i} (NondeterminismError)" in result.summary
+    problems = result.evidence["problems"]
+    assert [p["workflow_id"] for p in problems] == ["wf-0", "wf-1", "wf-2"]
+    assert problems[0]["message"].startswith("[TMPRL1100] Nondeterminism error: Timer machine")
+    assert problems[0]["history"] == "histories/wf-0.json"
+    assert result.evidence["nondeterminism_task_failures_metric"] == 4.0
+    assert result.remediation == REMEDIATION_NONDETERMINISM and "workflow.patched" in result.remediation
+
+
+def test_a_replay_failure_alone_fails_even_if_the_workflow_completed():
+    obs = observations(2, replays=(ReplayOutcome("wf-0", "r", True), ReplayOutcome("wf-1", "r", False, "NondeterminismError", "mismatch")))
+    result = restart_replay(obs)
+    assert result.status == Status.FAIL
+    assert [p["workflow_id"] for p in result.evidence["problems"]] == ["wf-1"]
+
+
+def test_failed_and_unfinished_workflows_fail_with_the_generic_remediation():
+    workflows = (record("wf-0", "FAILED", message="payment exploded"), record("wf-1", "RUNNING"), record("wf-2"))
+    result = restart_replay(observations(3, workflows=workflows))
+    assert result.status == Status.FAIL
+    rows = {p["workflow_id"]: p for p in result.evidence["problems"]}
+    assert rows["wf-0"]["error_class"] == "WorkflowFailed" and rows["wf-0"]["message"] == "payment exploded"
+    assert rows["wf-1"]["error_class"] == "DeadlineExceeded"
+    assert "wf-2" not in rows
+    assert result.remediation == REMEDIATION_FAILED
+
+
+def test_missing_history_is_a_problem_not_a_pass():
+    result = restart_replay(observations(2, workflows=(record("wf-0"),)))
+    assert result.status == Status.FAIL
+    assert result.evidence["problems"][0]["error_class"] == "MissingHistory"
+
+
+def test_unconfirmed_kill_is_no_data_never_pass():
+    assert restart_replay(observations(kills=(kill(confirmed=False),))).status == Status.NO_DATA
+    assert restart_replay(observations(kills=())).status == Status.NO_DATA
+
+
+def test_nothing_mid_flight_is_no_data():
+    result = restart_replay(observations(running_at_kill=()))
+    assert result.status == Status.NO_DATA and "mid-flight" in result.summary
+
+
+def test_restart_that_picked_up_nothing_is_no_data():
+    workflows = tuple(record(f"wf-{i}", identities=("w-0-g0",)) for i in range(3))
+    result = restart_replay(observations(3, workflows=workflows))
+    assert result.status == Status.NO_DATA and "restarted worker" in result.summary
+
+
+def test_histories_not_replayed_is_no_data():
+    result = restart_replay(observations(3, replays=()))
+    assert result.status == Status.NO_DATA and "0 of 3 histories" in result.summary
+
+
+def test_summary_lists_at_most_five_workflows():
+    result = restart_replay(nondeterministic(8))
+    assert "and 3 more" in result.summary
+    assert len(result.evidence["problems"]) == 8
