@@ -14,6 +14,7 @@ from pathlib import Path
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness import __version__
@@ -32,17 +33,17 @@ VERDICT_STYLE = {"GO": "bold green", "NO-GO": "bold red", "INCONCLUSIVE": "bold 
 
 
 def fail(message: str, code: int) -> None:
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True, markup=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     sys.exit(code)
 
 
 def print_step(step: Step) -> None:
-    where = f"[{step.scenario}] " if step.scenario else ""
+    where = escape(f"[{step.scenario}] ") if step.scenario else ""
     if step.status == "running":
         console.print(f"  [dim]…[/] {where}{step.name}")
         return
     mark = {"ok": "[green]✓[/]", "failed": "[red]✗[/]", "interrupted": "[yellow]![/]"}[step.status]
-    note = f" [red]{step.error}[/]" if step.error else ""
+    note = f" [red]{escape(step.error)}[/]" if step.error else ""
     console.print(f"  {mark} {where}{step.name} [dim]({step.duration_s:.1f}s)[/]{note}")
 
 
@@ -52,9 +53,9 @@ def print_summary(card: Scorecard, reports: dict[str, Path]) -> None:
         table.add_column(column, overflow="fold")
     for check in card.checks:
         style = STATUS_STYLE[check.status.value]
-        table.add_row(check.id, check.scenario, f"[{style}]{check.status.value}[/]", check.summary)
+        table.add_row(escape(check.id), escape(check.scenario), f"[{style}]{check.status.value}[/]", escape(check.summary))
     console.print(table)
-    console.print(f"Verdict: [{VERDICT_STYLE[card.verdict.value]}]{card.verdict.value}[/] ({card.verdict_reason})")
+    console.print(f"Verdict: [{VERDICT_STYLE[card.verdict.value]}]{card.verdict.value}[/] ({escape(card.verdict_reason)})")
     console.print("Reports: " + ", ".join(str(p) for p in reports.values()))
 
 
@@ -116,7 +117,7 @@ def validate(files: tuple[Path, ...]) -> None:
         try:
             console.print(f"ok: {path} ({validate_file(path)})")
         except ConfigError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             problems += 1
     sys.exit(2 if problems else 0)
 

@@ -23,6 +23,7 @@ from typing import Any
 import harness
 from harness import checks, server
 from harness.config.loader import RunPlan
+from harness.config.models import ExistingTarget
 from harness.dependencies import running_dependencies
 from harness.errors import ConfigError
 from harness.journal import Journal, Step, now_iso
@@ -78,8 +79,6 @@ def git_commit(path: Path) -> str | None:
 def _target_spec(plan: RunPlan, options: RunOptions):
     spec = plan.config.target
     if options.address:
-        from harness.config.models import ExistingTarget
-
         return ExistingTarget(kind="existing", address=options.address, namespace=options.namespace or spec.namespace)
     if options.namespace:
         return spec.model_copy(update={"namespace": options.namespace})
@@ -97,6 +96,27 @@ def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
     ]
 
 
+async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSummary, list[CheckResult]]:
+    """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run."""
+    kind = SCENARIO_KINDS[scenario.kind]
+    started = time.monotonic()
+    try:
+        observations = await kind.run(ctx, scenario)
+        results, status, error = [check(observations) for _, check in kind.checks], "completed", None
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
+        error = f"{type(exc).__name__}: {exc}"
+        log = ctx.out_dir / "logs" / f"{scenario.name}-error.txt"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text(traceback.format_exc())
+        results, status = _errored_checks(scenario, error), "error"
+    summary = ScenarioSummary(
+        name=scenario.name, kind=scenario.kind, status=status, duration_s=round(time.monotonic() - started, 2), error=error
+    )
+    return summary, results
+
+
 async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], None] | None = None) -> Scorecard:
     """Run every scenario of the plan and return the scorecard (reports are written by the caller)."""
     run_id = uuid.uuid4().hex[:8]
@@ -108,7 +128,8 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     log_dir = out_dir / "logs"
     results: list[CheckResult] = []
     summaries: list[ScenarioSummary] = []
-    async with AsyncExitStack() as stack:
+    stack = AsyncExitStack()
+    try:
         with journal.step("start target", address=options.address or "embedded") as step:
             target = await stack.enter_async_context(server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env))
             client = await server.connect(target)
@@ -128,26 +149,10 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
             step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
         ctx = ScenarioContext(client, supervisor, plan, journal, out_dir, run_id)
         for scenario in plan.scenarios:
-            kind = SCENARIO_KINDS[scenario.kind]
-            scenario_started = time.monotonic()
-            try:
-                observations = await kind.run(ctx, scenario)
-                results.extend(check(observations) for _, check in kind.checks)
-                status, error = "completed", None
-            except ConfigError:
-                raise
-            except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
-                error = f"{type(exc).__name__}: {exc}"
-                (out_dir / "logs").mkdir(parents=True, exist_ok=True)
-                (out_dir / "logs" / f"{scenario.name}-error.txt").write_text(traceback.format_exc())
-                results.extend(_errored_checks(scenario, error))
-                status = "error"
-            summaries.append(
-                ScenarioSummary(
-                    name=scenario.name, kind=scenario.kind, status=status,
-                    duration_s=round(time.monotonic() - scenario_started, 2), error=error,
-                )
-            )
+            summary, scenario_checks = await _run_scenario(ctx, scenario)
+            summaries.append(summary)
+            results.extend(scenario_checks)
+    finally:
         with journal.step("stop workers, dependencies and server"):
             await stack.aclose()
     verdict, reason = decide(results, summaries)

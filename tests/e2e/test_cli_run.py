@@ -1,0 +1,127 @@
+"""The `readiness` CLI run as a user runs it, against the embedded dev server and real worker processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, write
+
+pytestmark = pytest.mark.e2e
+READINESS = str(Path(sys.executable).parent / "readiness")
+RUN_TIMEOUT_S = 300
+
+
+def run_cli(*args: str, marker: str | None = None) -> subprocess.CompletedProcess:
+    env = {**os.environ, "E2E_MARKER": marker or uuid.uuid4().hex}
+    return subprocess.run([READINESS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+
+
+def processes_with_marker(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if f"E2E_MARKER={marker}".encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:
+                continue
+    return found
+
+
+def port_is_free(address: str) -> bool:
+    host, port = address.rsplit(":", 1)
+    with socket.socket() as sock:
+        try:
+            sock.bind((host, int(port)))
+        except OSError:
+            return False
+    return True
+
+
+def test_good_app_is_go(tmp_path):
+    marker = uuid.uuid4().hex
+    result = run_cli("run", "--out", str(tmp_path), marker=marker)
+    assert result.returncode == 0, result.stdout + result.stderr
+    card = json.loads((tmp_path / "scorecard.json").read_text())
+    assert card["schema_version"] == "1.0" and card["verdict"] == "GO" and card["exit_code"] == 0
+    (check,) = card["checks"]
+    assert check["id"] == "determinism.restart_replay" and check["status"] == "PASS"
+    evidence = check["evidence"]
+    assert evidence["workflows_started"] == 6 and evidence["completed"] == 6 and evidence["replay_failures"] == 0
+    assert evidence["workers_killed"] == 2 and all(k["returncode"] == -9 for k in evidence["kills"])
+    assert evidence["resumed_by_restarted_workers"] >= 1
+    assert card["run"]["target"]["server_version"] and card["run"]["sdk_version"]
+    assert (tmp_path / "scorecard.md").read_text().count("GO") >= 1 and (tmp_path / "junit.xml").exists()
+    assert len(list((tmp_path / "histories").glob("*.json"))) == 6
+    steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
+    assert all(s["status"] == "ok" for s in steps) and any(s["name"] == "SIGKILL all workers" for s in steps)
+    assert "Verdict: GO" in result.stdout
+    assert processes_with_marker(marker) == []
+
+
+def test_flawed_app_is_no_go_naming_every_workflow(tmp_path):
+    result = run_cli("run", "--config", "sample_workflows/flawed/local_state.yaml", "--out", str(tmp_path))
+    assert result.returncode == 1, result.stdout + result.stderr
+    card = json.loads((tmp_path / "scorecard.json").read_text())
+    assert card["verdict"] == "NO-GO"
+    (check,) = card["checks"]
+    assert check["status"] == "FAIL"
+    problems = check["evidence"]["problems"]
+    assert len(problems) == 6
+    for problem in problems:
+        assert problem["workflow_id"] in check["summary"] or "more" in check["summary"]
+        assert problem["error_class"] == "NondeterminismError" and "TMPRL1100" in problem["message"]
+    assert "workflow.patched" in check["remediation"]
+    assert "Verdict: NO-GO" in result.stdout
+
+
+def test_broken_scenario_file_exits_2_with_one_line(tmp_path):
+    shutil.copy(REPO / "readiness.yaml", tmp_path / "readiness.yaml")
+    write(tmp_path / "scenarios/worker-restart.yaml", "name: worker-restart\nkind: worker_restart\nworkflows: -3\n")
+    config = tmp_path / "readiness.yaml"
+    config.write_text(config.read_text().replace("path: .", f"path: {REPO}"))
+    result = run_cli("run", "--config", str(config), "--out", str(tmp_path / "out"))
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "worker-restart.yaml: workflows: Input should be greater than or equal to 1" in lines[0]
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_interrupted_run_leaves_no_process_and_no_bound_port(tmp_path, sig):
+    marker = uuid.uuid4().hex
+    env = {**os.environ, "E2E_MARKER": marker}
+    proc = subprocess.Popen(
+        [READINESS, "run", "--out", str(tmp_path)], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        for line in proc.stdout:  # interrupt once workers are up and workflows are running
+            if "✓ [worker-restart] start workflows" in line or time.monotonic() > deadline:
+                break
+        assert len(processes_with_marker(marker)) >= 4  # harness, server, payment service, workers
+        proc.send_signal(sig)
+        _, stderr = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    time.sleep(0.5)
+    assert processes_with_marker(marker) == []
+    steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
+    assert steps[-1]["name"] == "stop workers, dependencies and server" or any(s["status"] == "interrupted" for s in steps)
+    address = next(s for s in steps if s["name"] == "start target")["detail"]["address"]
+    assert port_is_free(address)
+    assert not (tmp_path / "scorecard.json").exists()

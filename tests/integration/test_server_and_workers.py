@@ -1,0 +1,134 @@
+"""Real dev server, real worker processes, real signals."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+
+import httpx
+import pytest
+
+from harness import processes, replay
+from harness.config.models import DependencyConfig, PythonWorkerSpec, WorkerConfig
+from harness.dependencies import running_dependencies
+from harness.errors import ProcessError
+from harness.observe import histories, metrics
+from harness.workers import WorkerSupervisor, task_queue_pollers
+from sample_workflows.models import Order
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.integration
+
+PAYMENTS = DependencyConfig(
+    name="payments", command=["{python}", "-m", "sample_workflows.payment_service", "--port", "{port}"], env_var="PAYMENT_URL"
+)
+
+
+def order_worker(name: str = "w", count: int = 1, workflows: str = "sample_workflows.orders:OrderWorkflow") -> WorkerConfig:
+    return WorkerConfig(
+        name=name, count=count,
+        python=PythonWorkerSpec(workflows=[workflows], activities=["sample_workflows.activities:ACTIVITIES"]),
+    )
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return Path(f"/proc/{pid}/stat").exists() and Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+
+
+async def test_embedded_server_reports_its_version(dev_server, client):
+    assert dev_server.kind == "embedded" and dev_server.address.startswith("127.0.0.1:")
+    assert dev_server.server_version and dev_server.server_version[0].isdigit()
+    assert client.namespace == "default"
+
+
+async def test_dependency_serves_idempotent_charges_and_stops(tmp_path):
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as env:
+        url = env["PAYMENT_URL"]
+        async with httpx.AsyncClient() as http:
+            first = await http.post(f"{url}/charges", json={"amount_cents": 100}, headers={"Idempotency-Key": "k"})
+            again = await http.post(f"{url}/charges", json={"amount_cents": 100}, headers={"Idempotency-Key": "k"})
+            declined = await http.post(f"{url}/charges", json={"amount_cents": 10**7})
+        assert first.status_code == 201 and first.json() == again.json()
+        assert declined.status_code == 402
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(url, timeout=2)
+
+
+async def test_supervisor_starts_kills_restarts_and_scrapes(dev_server, client, tmp_path):
+    queue = f"it-{uuid.uuid4().hex[:6]}"
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
+        async with WorkerSupervisor(
+            [order_worker(count=2)], client=client, task_queue=queue,
+            base_env={**os.environ, **dev_server.worker_env(), **dep_env}, app_path=REPO, log_dir=tmp_path,
+        ) as supervisor:
+            started = await supervisor.start_all()
+            assert [w.identity for w in started] == ["w-0-g0", "w-1-g0"]
+            assert {"w-0-g0", "w-1-g0"} <= await task_queue_pollers(client, queue)
+
+            result = await client.execute_workflow(
+                "OrderWorkflow", Order("it-1", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
+            )
+            assert result["status"] == "shipped" and result["charge_id"].startswith("ch_")
+
+            samples, errors = await metrics.scrape(supervisor.metrics_endpoints(), phase="test")
+            assert errors == {} and metrics.total(samples, "temporal_workflow_completed") == 1
+
+            pids = [w.proc.pid for w in started]
+            kills = await supervisor.kill_all("SIGKILL")
+            assert [(k.returncode, k.confirmed) for k in kills] == [(-9, True), (-9, True)]
+            assert not any(pid_alive(p) for p in pids)
+
+            restarted = await supervisor.restart_all()
+            assert [w.identity for w in restarted] == ["w-0-g1", "w-1-g1"]
+            assert {"w-0-g1", "w-1-g1"} <= await task_queue_pollers(client, queue)
+            new_pids = [w.proc.pid for w in restarted]
+        assert not any(pid_alive(p) for p in new_pids)
+
+
+async def test_killing_an_already_dead_worker_is_not_confirmed(dev_server, client, tmp_path):
+    queue = f"it-{uuid.uuid4().hex[:6]}"
+    async with WorkerSupervisor(
+        [order_worker()], client=client, task_queue=queue,
+        base_env={**os.environ, **dev_server.worker_env()}, app_path=REPO, log_dir=tmp_path,
+    ) as supervisor:
+        (worker,) = await supervisor.start_all()
+        await processes.stop(worker.proc)
+        (kill,) = await supervisor.kill_all("SIGKILL")
+        assert kill.confirmed is False
+
+
+async def test_worker_that_cannot_import_fails_fast_with_its_log(dev_server, client, tmp_path):
+    broken = order_worker(workflows="sample_workflows.orders:NoSuchWorkflow")
+    supervisor = WorkerSupervisor(
+        [broken], client=client, task_queue="it-broken", base_env={**os.environ, **dev_server.worker_env()},
+        app_path=REPO, log_dir=tmp_path,
+    )
+    async with supervisor:
+        with pytest.raises(ProcessError, match="exited with code 1 before polling(.|\n)*NoSuchWorkflow"):
+            await asyncio.wait_for(supervisor.start_all(), 60)
+
+
+async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, client, tmp_path):
+    queue = f"it-{uuid.uuid4().hex[:6]}"
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
+        async with WorkerSupervisor(
+            [order_worker()], client=client, task_queue=queue,
+            base_env={**os.environ, **dev_server.worker_env(), **dep_env}, app_path=REPO, log_dir=tmp_path,
+        ) as supervisor:
+            await supervisor.start_all()
+            await client.execute_workflow(
+                "OrderWorkflow", Order("it-2", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
+            )
+    history = await histories.fetch(client, f"{queue}-wf")
+    good = replay.load_workflows(["sample_workflows.orders:OrderWorkflow"], REPO)
+    changed = replay.load_workflows(["sample_workflows.flawed.local_state:LocalStateOrderWorkflow"], REPO)
+    (same,) = await replay.replay_all([history], good)
+    (other,) = await replay.replay_all([history], changed)
+    assert same.ok and same.run_id
+    assert not other.ok and other.error_class == "NondeterminismError" and "TMPRL1100" in other.error_message
