@@ -102,7 +102,7 @@ class WorkerSupervisor:
             env[worker_main.METRICS_PORT_ENV] = str(metrics_port)
             argv = [sys.executable, "-m", "harness.worker_main"]
         else:
-            argv = list(config.command or [])
+            argv = [part.replace("{python}", sys.executable) for part in config.command or []]
         log_path = self._log_dir / f"{identity}.log"
         try:
             proc = await processes.spawn(argv, env=env, log_path=log_path, cwd=self._app_path)

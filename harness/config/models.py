@@ -91,7 +91,7 @@ class WorkerConfig(Strict):
     command: list[str] | None = Field(
         None,
         min_length=1,
-        description="External worker (any SDK language); receives TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, "
+        description="External worker (any SDK language; `{python}` is substituted); receives TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, "
         "TEMPORAL_TASK_QUEUE and READINESS_WORKER_IDENTITY in its environment.",
     )
     env: dict[str, str] = Field(default_factory=dict)

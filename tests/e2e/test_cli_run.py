@@ -125,3 +125,48 @@ def test_interrupted_run_leaves_no_process_and_no_bound_port(tmp_path, sig):
     address = next(s for s in steps if s["name"] == "start target")["detail"]["address"]
     assert port_is_free(address)
     assert not (tmp_path / "scorecard.json").exists()
+
+
+def test_existing_server_by_address(tmp_path):
+    """--address targets a server the harness did not start, and leaves it running."""
+    from harness.processes import free_port
+    from harness.server import find_temporal_cli
+
+    port = free_port()
+    server = subprocess.Popen(
+        [str(find_temporal_cli()), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--headless",
+         "--namespace", "readiness-e2e"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while port_is_free(f"127.0.0.1:{port}") and time.monotonic() < deadline:
+            time.sleep(0.2)
+        result = run_cli("run", "--address", f"127.0.0.1:{port}", "--namespace", "readiness-e2e", "--out", str(tmp_path))
+        assert result.returncode == 0, result.stdout + result.stderr
+        card = json.loads((tmp_path / "scorecard.json").read_text())
+        assert card["run"]["target"] == {
+            "kind": "existing", "address": f"127.0.0.1:{port}", "namespace": "readiness-e2e",
+            "server_version": card["run"]["target"]["server_version"],
+        }
+        assert card["verdict"] == "GO" and server.poll() is None
+        assert not (tmp_path / "logs" / "temporal-server.log").exists()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_worker_that_cannot_start_is_a_harness_error_exit_3(tmp_path):
+    config = tmp_path / "readiness.yaml"
+    text = (REPO / "readiness.yaml").read_text()
+    text = text.replace("path: .", f"path: {REPO}").replace("scenarios_dir: scenarios", f"scenarios_dir: {REPO / 'scenarios'}")
+    config.write_text(text.replace("sample_workflows.orders:OrderWorkflow", "sample_workflows.orders:Missing"))
+    marker = uuid.uuid4().hex
+    result = run_cli("run", "--config", str(config), "--out", str(tmp_path / "out"), marker=marker)
+    assert result.returncode == 3, result.stdout + result.stderr
+    assert "error: worker orders-worker-0-g0 exited with code 1 before polling" in result.stderr
+    assert "Missing" in result.stderr
+    steps = json.loads((tmp_path / "out" / "journal.json").read_text())["steps"]
+    assert [(s["name"], s["status"]) for s in steps][-2:] == [("start workers", "failed"), ("stop workers, dependencies and server", "ok")]
+    assert not (tmp_path / "out" / "scorecard.json").exists()
+    assert processes_with_marker(marker) == []

@@ -132,3 +132,30 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
     (other,) = await replay.replay_all([history], changed)
     assert same.ok and same.run_id
     assert not other.ok and other.error_class == "NondeterminismError" and "TMPRL1100" in other.error_message
+
+
+@pytest.mark.parametrize(
+    "worker",
+    [
+        WorkerConfig(name="factory", python=PythonWorkerSpec(workflows=["sample_workflows.orders:OrderWorkflow"], factory="sample_workflows.worker:build")),
+        WorkerConfig(name="external", command=["{python}", "-m", "sample_workflows.worker"]),
+    ],
+    ids=["python-factory", "external-command"],
+)
+async def test_factory_and_external_command_workers_run_kill_and_restart(dev_server, client, tmp_path, worker):
+    queue = f"it-{uuid.uuid4().hex[:6]}"
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
+        async with WorkerSupervisor(
+            [worker], client=client, task_queue=queue,
+            base_env={**os.environ, **dev_server.worker_env(), **dep_env}, app_path=REPO, log_dir=tmp_path,
+        ) as supervisor:
+            await supervisor.start_all()
+            result = await client.execute_workflow(
+                "OrderWorkflow", Order("it-3", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
+            )
+            assert result["status"] == "shipped"
+            (kill,) = await supervisor.kill_all("SIGKILL")
+            assert kill.confirmed and kill.returncode == -9
+            (restarted,) = await supervisor.restart_all()
+            assert restarted.generation == 1 and restarted.proc.returncode is None
+            assert bool(supervisor.metrics_endpoints()) == (worker.python is not None)

@@ -1,0 +1,1 @@
+"""Scenario drivers: each runs its steps against the target and returns frozen observations."""
