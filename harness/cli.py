@@ -48,15 +48,19 @@ def print_step(step: Step) -> None:
 
 
 def print_summary(card: Scorecard, reports: dict[str, Path]) -> None:
-    table = Table(title=f"Readiness of {card.run.app_name}", show_lines=False)
-    for column in ("check", "scenario", "status", "summary"):
-        table.add_column(column, overflow="fold")
+    table = Table(title=f"Readiness of {escape(card.run.app_name)}")
+    table.add_column("status", no_wrap=True)
+    table.add_column("check (scenario)", no_wrap=True)
+    table.add_column("summary", overflow="fold")
     for check in card.checks:
         style = STATUS_STYLE[check.status.value]
-        table.add_row(escape(check.id), escape(check.scenario), f"[{style}]{check.status.value}[/]", escape(check.summary))
+        table.add_row(f"[{style}]{check.status.value}[/]", f"{escape(check.id)}\n[dim]{escape(check.scenario)}[/]", escape(check.summary))
     console.print(table)
+    for check in card.checks:
+        if check.remediation and check.status.value != "PASS":
+            console.print(f"[bold]Fix {escape(check.id)}:[/] {escape(check.remediation)}")
     console.print(f"Verdict: [{VERDICT_STYLE[card.verdict.value]}]{card.verdict.value}[/] ({escape(card.verdict_reason)})")
-    console.print("Reports: " + ", ".join(str(p) for p in reports.values()))
+    console.print("Reports: " + ", ".join(str(p) for p in reports.values()), soft_wrap=True)
 
 
 async def _run_cancellable(coro):

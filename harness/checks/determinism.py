@@ -115,7 +115,8 @@ def restart_replay(obs: RestartObservations) -> CheckResult:
         more = f" and {len(problems) - 5} more" if len(problems) > 5 else ""
         return result(
             Status.FAIL,
-            f"{len(problems)} of {len(obs.started)} workflows did not survive the restart: {names}{more}.",
+            f"{len(problems)} of {len(obs.started)} workflows did not survive the restart: {names}{more}. "
+            f"First error: {problems[0]['message'][:240]}",
             evidence,
             REMEDIATION_NONDETERMINISM if nondeterministic else REMEDIATION_FAILED,
         )
