@@ -7,9 +7,11 @@ interrupted run, or INCONCLUSIVE.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import signal
 import sys
+import traceback
 from pathlib import Path
 
 import click
@@ -21,7 +23,7 @@ from harness import __version__
 from harness.config import json_schemas, load_plan, validate_file
 from harness.errors import ConfigError, HarnessError
 from harness.journal import Step
-from harness.runner import RunOptions, execute
+from harness.runner import RunOptions, execute, preflight
 from harness.scorecard.model import Scorecard
 from harness.scorecard.render import write_reports
 
@@ -64,14 +66,24 @@ def print_summary(card: Scorecard, reports: dict[str, Path]) -> None:
 
 
 async def _run_cancellable(coro):
-    """Run `coro` so that SIGTERM cancels it like Ctrl-C does, unwinding every cleanup."""
+    """Run `coro` so that Ctrl-C or SIGTERM cancels it once, unwinding every cleanup; signals that arrive
+    while cleanup runs are ignored instead of cutting it short."""
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, task.cancel)
+
+    def interrupt() -> None:
+        if task.cancelling():
+            err_console.print("still stopping workers, dependencies and server…")
+        else:
+            task.cancel()
+
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, interrupt)
     try:
         return await task
     finally:
-        loop.remove_signal_handler(signal.SIGTERM)
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(sig)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -88,26 +100,31 @@ def main() -> None:
 @click.option("--namespace", metavar="NS", help="Namespace to use (default: from the config).")
 def run(config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: str | None, namespace: str | None) -> None:
     """Run the scenarios against the app and write scorecard.json, scorecard.md and junit.xml."""
-    if address is not None and (":" not in address or not address.rsplit(":", 1)[1].isdigit()):
-        fail(f"--address: expected HOST:PORT (got {address!r})", 2)
     try:
         plan = load_plan(config_path, list(scenarios) or None)
+        options = RunOptions(out_dir=out_dir, address=address, namespace=namespace)
+        preflight(plan, options)
     except ConfigError as exc:
         fail(str(exc), exc.exit_code)
     console.print(
         f"[bold]readiness {__version__}[/]: {plan.config.app.name} · scenarios {', '.join(s.name for s in plan.scenarios)}"
         f" · target {address or plan.config.target.kind}"
     )
-    options = RunOptions(out_dir=out_dir, address=address, namespace=namespace)
     try:
         card = asyncio.run(_run_cancellable(execute(plan, options, on_step=print_step)))
+        reports = write_reports(card, out_dir)
     except ConfigError as exc:
         fail(str(exc), exc.exit_code)
     except HarnessError as exc:
         fail(f"{exc}\n(journal: {out_dir / 'journal.json'}, logs: {out_dir / 'logs'})", exc.exit_code)
     except (KeyboardInterrupt, asyncio.CancelledError):
         fail(f"interrupted; everything started was stopped (journal: {out_dir / 'journal.json'})", EXIT_INTERRUPTED)
-    reports = write_reports(card, out_dir)
+    except Exception as exc:  # noqa: BLE001 - a harness bug is exit 3, never a traceback read as NO-GO
+        crash_log = out_dir / "logs" / "harness-crash.txt"
+        with contextlib.suppress(OSError):
+            crash_log.parent.mkdir(parents=True, exist_ok=True)
+            crash_log.write_text(traceback.format_exc())
+        fail(f"internal harness error: {type(exc).__name__}: {exc} (details: {crash_log})", 3)
     print_summary(card, reports)
     sys.exit(card.exit_code)
 

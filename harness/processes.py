@@ -20,10 +20,23 @@ RUN_ID_ENV = "READINESS_RUN_ID"
 _PR_SET_PDEATHSIG = 1
 
 
+def _load_prctl():
+    # Resolved once here: loading a library in the forked child, where other threads held locks, can deadlock.
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
 def _die_with_parent() -> None:
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL("libc.so.6", use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    """Linux only: the child gets SIGKILL if the harness dies without cleaning up (e.g. kill -9)."""
+    if _PRCTL is not None:
+        _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
 
 
 def free_port() -> int:
@@ -50,7 +63,8 @@ async def spawn(
         )
 
 
-def _signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+def signal_group(proc: asyncio.subprocess.Process, sig: int) -> None:
+    """Deliver `sig` to the child's whole process group (each child leads its own)."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, sig)
 
@@ -63,13 +77,13 @@ async def stop(proc: asyncio.subprocess.Process, grace: float = 5.0) -> int:
 
     async def _stop() -> int:
         if proc.returncode is None:
-            _signal_group(proc, signal.SIGTERM)
+            signal_group(proc, signal.SIGTERM)
             try:
                 await asyncio.wait_for(proc.wait(), grace)
             except asyncio.TimeoutError:
-                _signal_group(proc, signal.SIGKILL)
+                signal_group(proc, signal.SIGKILL)
                 await proc.wait()
-        _signal_group(proc, signal.SIGKILL)  # anything the child left behind in its group
+        signal_group(proc, signal.SIGKILL)  # anything the child left behind in its group
         return proc.returncode if proc.returncode is not None else -1
 
     task = asyncio.ensure_future(_stop())
@@ -101,8 +115,3 @@ async def wait_for_port(port: int, proc: asyncio.subprocess.Process, timeout: fl
             await asyncio.sleep(0.1)
     return False
 
-
-def signal_process(proc: asyncio.subprocess.Process, sig: int) -> None:
-    """Deliver `sig` to the child itself (not its group), as a crash or an OOM kill would."""
-    with contextlib.suppress(ProcessLookupError):
-        proc.send_signal(sig)

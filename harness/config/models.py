@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
+MAX_DURATION_S = 365 * 24 * 3600.0
 _UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
 
@@ -22,8 +23,8 @@ def parse_duration(value: Any) -> float:
         seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
     else:
         raise ValueError("expected a duration such as '30s', '2m' or a number of seconds")
-    if seconds < 0:
-        raise ValueError("a duration cannot be negative")
+    if not 0 <= seconds <= MAX_DURATION_S:  # also rejects NaN and infinity
+        raise ValueError("expected a duration between 0 and 365 days")
     return seconds
 
 
@@ -62,7 +63,7 @@ class ExistingTarget(Strict):
     """An existing cluster. TLS and API key come from TEMPORAL_* environment variables, never from YAML."""
 
     kind: Literal["existing"]
-    address: str = Field(pattern=r"^[^\s:]+:\d+$", description="host:port of the frontend")
+    address: str = Field(pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d+$", description="host:port of the frontend ([::1]:7233 for IPv6)")
     namespace: str = "default"
 
 

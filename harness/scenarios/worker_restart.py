@@ -34,16 +34,18 @@ async def _wait_mid_flight(ctx: ScenarioContext, ids: list[str], timeout: float)
         await asyncio.sleep(POLL_INTERVAL_S)
 
 
-async def _is_stuck(ctx: ScenarioContext, workflow_id: str) -> bool:
-    """A workflow is stuck when its latest workflow task failed on a live worker (e.g. non-determinism)."""
+async def _is_stuck(ctx: ScenarioContext, workflow_id: str, attempt: int) -> bool:
+    """Stuck: its workflow task keeps failing on a live worker. A non-determinism failure cannot heal by
+    retrying; any other failure counts once it has repeated (attempt 3 = two failures in a row)."""
     history = await histories.fetch(ctx.client, workflow_id)
-    task_events = [
-        e.event_type
-        for e in history.events
-        if e.event_type
-        in (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
-    ]
-    return bool(task_events) and task_events[-1] == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED
+    record = histories.summarise(history)
+    last_task_event = next(
+        (e for e in reversed(history.events) if e.event_type in (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)),
+        None,
+    )
+    if last_task_event is None or last_task_event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return False
+    return record.task_failures[-1].cause == "NON_DETERMINISTIC_ERROR" or attempt >= 3
 
 
 async def _drain(ctx: ScenarioContext, ids: list[str], timeout: float) -> dict:
@@ -52,14 +54,16 @@ async def _drain(ctx: ScenarioContext, ids: list[str], timeout: float) -> dict:
     deadline = loop.time() + timeout
     while True:
         descriptions = await _describe_all(ctx, ids)
-        open_ids = [d.id for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING]
-        retrying = [
-            d.id for d in descriptions
-            if d.status == WorkflowExecutionStatus.RUNNING and d.raw_description.pending_workflow_task.attempt >= 2
-        ]
-        stuck = [w for w in retrying if await _is_stuck(ctx, w)] if len(retrying) == len(open_ids) else []
-        if not open_ids or (stuck and len(stuck) == len(open_ids)) or loop.time() >= deadline:
-            return {"open": open_ids, "stuck": stuck, "deadline_hit": bool(open_ids) and not stuck}
+        attempts = {
+            d.id: d.raw_description.pending_workflow_task.attempt
+            for d in descriptions
+            if d.status == WorkflowExecutionStatus.RUNNING
+        }
+        open_ids = list(attempts)
+        retrying = [w for w, attempt in attempts.items() if attempt >= 2]
+        stuck = [w for w in retrying if await _is_stuck(ctx, w, attempts[w])] if len(retrying) == len(open_ids) else []
+        if len(stuck) == len(open_ids) or loop.time() >= deadline:
+            return {"open": open_ids, "stuck": stuck, "deadline_hit": len(stuck) < len(open_ids)}
         await asyncio.sleep(POLL_INTERVAL_S)
 
 
@@ -89,11 +93,16 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         after, scrape_errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
         step.detail.update(histories=len(records), metric_samples=len(samples) + len(after), scrape_errors=scrape_errors)
     with journal.step("replay histories", name) as step:
-        workflow_paths = sorted({p for w in config.workers if w.python for p in w.python.workflows})
-        outcomes = ()
-        if workflow_paths:
-            classes = replay.load_workflows(workflow_paths, ctx.plan.app_path)
-            outcomes = await replay.replay_all(fetched, classes)
+        python_workers = [w for w in config.workers if w.python]
+        outcomes: tuple = ()
+        if python_workers:
+            outcomes = await replay.replay_files(
+                {r.workflow_id: ctx.out_dir / r.history_file for r in records if r.history_file},
+                sorted({p for w in python_workers for p in w.python.workflows}),
+                env=ctx.supervisor.worker_env(python_workers[0]),
+                cwd=ctx.plan.app_path,
+                log_path=ctx.out_dir / "logs" / f"replay-{name}.log",
+            )
         step.detail["failures"] = sum(not o.ok for o in outcomes)
     return RestartObservations(
         scenario=name,

@@ -33,6 +33,23 @@ def order_worker(name: str = "w", count: int = 1, workflows: str = "sample_workf
     )
 
 
+def supervise(dev_server, client, tmp_path, workers, queue, dep_env=None) -> WorkerSupervisor:
+    return WorkerSupervisor(
+        workers, client=client, task_queue=queue, base_env={**dev_server.worker_env(dict(os.environ)), **(dep_env or {})},
+        app_path=REPO, log_dir=tmp_path, run_id="t1",
+    )
+
+
+async def server_sees_pollers(client, queue: str, identities: set[str], timeout: float = 30.0) -> bool:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while loop.time() < deadline:
+        if identities <= await task_queue_pollers(client, queue):
+            return True
+        await asyncio.sleep(0.2)
+    return False
+
+
 def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -63,13 +80,10 @@ async def test_dependency_serves_idempotent_charges_and_stops(tmp_path):
 async def test_supervisor_starts_kills_restarts_and_scrapes(dev_server, client, tmp_path):
     queue = f"it-{uuid.uuid4().hex[:6]}"
     async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
-        async with WorkerSupervisor(
-            [order_worker(count=2)], client=client, task_queue=queue,
-            base_env={**os.environ, **dev_server.worker_env(), **dep_env}, app_path=REPO, log_dir=tmp_path,
-        ) as supervisor:
+        async with supervise(dev_server, client, tmp_path, [order_worker(count=2)], queue, dep_env) as supervisor:
             started = await supervisor.start_all()
-            assert [w.identity for w in started] == ["w-0-g0", "w-1-g0"]
-            assert {"w-0-g0", "w-1-g0"} <= await task_queue_pollers(client, queue)
+            assert [w.identity for w in started] == ["w-0-g0-t1", "w-1-g0-t1"]
+            assert await server_sees_pollers(client, queue, {"w-0-g0-t1", "w-1-g0-t1"})
 
             result = await client.execute_workflow(
                 "OrderWorkflow", Order("it-1", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
@@ -85,18 +99,15 @@ async def test_supervisor_starts_kills_restarts_and_scrapes(dev_server, client, 
             assert not any(pid_alive(p) for p in pids)
 
             restarted = await supervisor.restart_all()
-            assert [w.identity for w in restarted] == ["w-0-g1", "w-1-g1"]
-            assert {"w-0-g1", "w-1-g1"} <= await task_queue_pollers(client, queue)
+            assert [w.identity for w in restarted] == ["w-0-g1-t1", "w-1-g1-t1"]
+            assert await server_sees_pollers(client, queue, {"w-0-g1-t1", "w-1-g1-t1"})
             new_pids = [w.proc.pid for w in restarted]
         assert not any(pid_alive(p) for p in new_pids)
 
 
 async def test_killing_an_already_dead_worker_is_not_confirmed(dev_server, client, tmp_path):
     queue = f"it-{uuid.uuid4().hex[:6]}"
-    async with WorkerSupervisor(
-        [order_worker()], client=client, task_queue=queue,
-        base_env={**os.environ, **dev_server.worker_env()}, app_path=REPO, log_dir=tmp_path,
-    ) as supervisor:
+    async with supervise(dev_server, client, tmp_path, [order_worker()], queue) as supervisor:
         (worker,) = await supervisor.start_all()
         await processes.stop(worker.proc)
         (kill,) = await supervisor.kill_all("SIGKILL")
@@ -105,10 +116,7 @@ async def test_killing_an_already_dead_worker_is_not_confirmed(dev_server, clien
 
 async def test_worker_that_cannot_import_fails_fast_with_its_log(dev_server, client, tmp_path):
     broken = order_worker(workflows="sample_workflows.orders:NoSuchWorkflow")
-    supervisor = WorkerSupervisor(
-        [broken], client=client, task_queue="it-broken", base_env={**os.environ, **dev_server.worker_env()},
-        app_path=REPO, log_dir=tmp_path,
-    )
+    supervisor = supervise(dev_server, client, tmp_path, [broken], "it-broken")
     async with supervisor:
         with pytest.raises(ProcessError, match="exited with code 1 before polling(.|\n)*NoSuchWorkflow"):
             await asyncio.wait_for(supervisor.start_all(), 60)
@@ -117,21 +125,25 @@ async def test_worker_that_cannot_import_fails_fast_with_its_log(dev_server, cli
 async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, client, tmp_path):
     queue = f"it-{uuid.uuid4().hex[:6]}"
     async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
-        async with WorkerSupervisor(
-            [order_worker()], client=client, task_queue=queue,
-            base_env={**os.environ, **dev_server.worker_env(), **dep_env}, app_path=REPO, log_dir=tmp_path,
-        ) as supervisor:
+        async with supervise(dev_server, client, tmp_path, [order_worker()], queue, dep_env) as supervisor:
             await supervisor.start_all()
             await client.execute_workflow(
                 "OrderWorkflow", Order("it-2", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
             )
     history = await histories.fetch(client, f"{queue}-wf")
-    good = replay.load_workflows(["sample_workflows.orders:OrderWorkflow"], REPO)
-    changed = replay.load_workflows(["sample_workflows.flawed.local_state:LocalStateOrderWorkflow"], REPO)
-    (same,) = await replay.replay_all([history], good)
-    (other,) = await replay.replay_all([history], changed)
-    assert same.ok and same.run_id
+    files = {history.workflow_id: tmp_path / histories.write(history, tmp_path)}
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+
+    async def replay_against(workflow: str):
+        (outcome,) = await replay.replay_files(files, [workflow], env=env, cwd=REPO, log_path=tmp_path / "replay.log")
+        return outcome
+
+    same = await replay_against("sample_workflows.orders:OrderWorkflow")
+    other = await replay_against("sample_workflows.flawed.local_state:LocalStateOrderWorkflow")
+    assert same.ok and same.run_id and same.workflow_id == f"{queue}-wf"
     assert not other.ok and other.error_class == "NondeterminismError" and "TMPRL1100" in other.error_message
+    with pytest.raises(ProcessError, match="replay process exited with code 1(.|\n)*NoSuchWorkflow"):
+        await replay_against("sample_workflows.orders:NoSuchWorkflow")
 
 
 @pytest.mark.parametrize(
@@ -145,10 +157,7 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
 async def test_factory_and_external_command_workers_run_kill_and_restart(dev_server, client, tmp_path, worker):
     queue = f"it-{uuid.uuid4().hex[:6]}"
     async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
-        async with WorkerSupervisor(
-            [worker], client=client, task_queue=queue,
-            base_env={**os.environ, **dev_server.worker_env(), **dep_env}, app_path=REPO, log_dir=tmp_path,
-        ) as supervisor:
+        async with supervise(dev_server, client, tmp_path, [worker], queue, dep_env) as supervisor:
             await supervisor.start_all()
             result = await client.execute_workflow(
                 "OrderWorkflow", Order("it-3", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
@@ -159,3 +168,40 @@ async def test_factory_and_external_command_workers_run_kill_and_restart(dev_ser
             (restarted,) = await supervisor.restart_all()
             assert restarted.generation == 1 and restarted.proc.returncode is None
             assert bool(supervisor.metrics_endpoints()) == (worker.python is not None)
+
+
+def children_of(pid: int) -> list[int]:
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(p) for p in path.read_text().split()] if path.exists() else []
+
+
+async def test_kill_reaches_a_worker_behind_a_wrapper_command(dev_server, client, tmp_path):
+    """`sh -c`, `go run`, `npm start`: the wrapper and the worker under it must die together."""
+    wrapped = WorkerConfig(name="wrapped", command=["sh", "-c", "{python} -m sample_workflows.worker; echo wrapper-survived"])
+    queue = f"it-{uuid.uuid4().hex[:6]}"
+    async with supervise(dev_server, client, tmp_path, [wrapped], queue) as supervisor:
+        (worker,) = await supervisor.start_all()
+        inner = children_of(worker.proc.pid)
+        assert len(inner) == 1 and pid_alive(inner[0])
+        (kill,) = await supervisor.kill_all("SIGKILL")
+        assert kill.confirmed
+        await asyncio.sleep(0.2)
+        assert not pid_alive(inner[0])
+    assert "wrapper-survived" not in worker.log_path.read_text()
+
+
+async def test_a_worker_that_fails_to_spawn_does_not_leak_the_ones_already_started(dev_server, client, tmp_path):
+    queue = f"it-{uuid.uuid4().hex[:6]}"
+    missing = WorkerConfig(name="missing", command=[str(tmp_path / "bin/worker-not-built")])
+    supervisor = supervise(dev_server, client, tmp_path, [order_worker(count=2), missing], queue)
+    async with supervisor:
+        with pytest.raises(ProcessError, match="cannot start worker missing-0"):
+            await supervisor.start_all()
+        started = [w.proc.pid for w in supervisor.running]
+        assert len(started) == 2
+    assert not any(pid_alive(p) for p in started)
+
+
+async def test_embedded_target_keeps_cloud_credentials_away_from_workers(dev_server):
+    env = dev_server.worker_env({"TEMPORAL_API_KEY": "secret", "TEMPORAL_TLS_CLIENT_CERT_PATH": "/c", "HOME": "/root"})
+    assert env == {"HOME": "/root", "TEMPORAL_ADDRESS": dev_server.address, "TEMPORAL_NAMESPACE": "default"}

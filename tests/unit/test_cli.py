@@ -53,8 +53,15 @@ def test_run_with_unknown_scenario(cli, tmp_path):
     assert_one_clean_error(result, "no scenario named 'nope'", "worker-restart")
 
 
-def test_run_with_bad_address(cli, tmp_path):
-    assert_one_clean_error(cli("run", "--address", "localhost", "--out", str(tmp_path / "o")), "--address", "HOST:PORT")
+@pytest.mark.parametrize("address", ["localhost", "host:port", "a b:1"])
+def test_run_with_bad_address(cli, tmp_path, address):
+    assert_one_clean_error(cli("run", "--address", address, "--out", str(tmp_path / "o")), "--address", "HOST:PORT")
+    assert not (tmp_path / "o").exists()
+
+
+def test_run_with_unwritable_out_dir(cli, tmp_path):
+    blocker = write(tmp_path / "file", "")
+    assert_one_clean_error(cli("run", "--out", str(blocker / "sub")), "--out", "cannot write reports")
 
 
 def test_wrong_flag_is_a_usage_error(cli):

@@ -113,8 +113,8 @@ def test_plan_rejects_unknown_scenario_and_missing_app_path(tmp_path):
     with pytest.raises(ConfigError, match="no scenario named 'nope'.*available: worker-restart"):
         load_plan(config, ["nope"])
     with pytest.raises(ConfigError) as caught:
-        load_plan(write(tmp_path / "r2.yaml", MINIMAL + "app: {name: shop, path: missing}\n".replace("app", "app", 1)))
-    assert caught.value.key_path in ("app", "app.path")
+        load_plan(write(tmp_path / "r2.yaml", MINIMAL.replace("app: {name: shop}", "app: {name: shop, path: missing}")))
+    assert caught.value.key_path == "app.path" and "does not exist" in caught.value.detail
 
 
 def test_scenario_file_name_must_match_its_name(tmp_path):
@@ -151,10 +151,12 @@ def test_json_schema_covers_both_file_kinds():
 
 
 yaml_values = st.recursive(
-    st.none() | st.booleans() | st.integers(-5, 100) | st.text(max_size=12) | st.sampled_from(["30s", "SIGKILL", "embedded", "x:y"]),
+    st.none() | st.booleans() | st.integers(-5, 100) | st.floats() | st.text(max_size=12)
+    | st.sampled_from(["30s", "SIGKILL", "embedded", "existing", "worker_restart", "x:y", "a\0b", "1e999s"]),
     lambda children: st.lists(children, max_size=3)
     | st.dictionaries(
-        st.sampled_from(["app", "name", "task_queue", "workers", "workload", "workflow", "python", "workflows", "count", "kind", "target", "address", "scenarios", "inputs", "extra"]),
+        st.sampled_from(["app", "name", "path", "task_queue", "workers", "workload", "workflow", "python", "workflows", "count",
+                         "kind", "target", "address", "scenarios", "scenarios_dir", "inputs", "completion_timeout", "extra"]),
         children,
         max_size=5,
     ),
@@ -165,11 +167,12 @@ yaml_values = st.recursive(
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=yaml_values)
 def test_any_input_gives_a_config_or_one_clean_error(tmp_path, data):
-    path = write(tmp_path / "fuzz.yaml", yaml.safe_dump(data))
-    try:
-        assert isinstance(load_config(path), ReadinessConfig)
-    except ConfigError as error:
-        assert error.exit_code == 2 and str(error) and "\n" not in str(error)
+    text = yaml.safe_dump(data)
+    for name, loader in (("fuzz.yaml", load_plan), ("fuzz-scenario.yaml", load_scenario)):
+        try:
+            loader(write(tmp_path / name, text))
+        except ConfigError as error:
+            assert error.exit_code == 2 and str(error) and "\n" not in str(error)
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -181,3 +184,31 @@ def test_any_text_gives_a_scenario_or_one_clean_error(tmp_path, text):
         load_scenario(path)
     except ConfigError as error:
         assert error.exit_code == 2 and str(error)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        (MINIMAL + "task_queue: other\n", "duplicate key 'task_queue'"),
+        (MINIMAL.replace("app: {name: shop}", "app: {name: shop, path: \"a\\0b\"}"), "app.path"),
+    ],
+)
+def test_duplicate_keys_and_unusable_paths_are_clean_errors(tmp_path, text, fragment):
+    path = write(tmp_path / "r.yaml", text)
+    with pytest.raises(ConfigError) as caught:
+        load_plan(path)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("kind", ["[a]", "{x: 1}", "7", "null"])
+def test_non_string_scenario_kind_is_a_clean_error(tmp_path, kind):
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(write(tmp_path / "s.yaml", f"name: s\nkind: {kind}\n"))
+    assert caught.value.key_path == "kind"
+
+
+@pytest.mark.parametrize("raw", [".inf", ".nan", "1.0e+300", "366d"])
+def test_unbounded_durations_are_rejected(tmp_path, raw):
+    with pytest.raises(ConfigError) as caught:
+        load_scenario(write(tmp_path / "s.yaml", f"name: s\nkind: worker_restart\ncompletion_timeout: {raw}\n"))
+    assert caught.value.key_path == "completion_timeout"
