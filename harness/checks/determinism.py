@@ -18,8 +18,8 @@ FAILURE_MODE = "workflows break on replay after a worker restart or deploy"
 
 REMEDIATION_NONDETERMINISM = (
     "Workflow code took a different path on replay than in the original run: something it read changed "
-    "between the two (the wall clock, randomness, environment, a module-level global or a passed-through "
-    "helper module). Use workflow.now(), workflow.random() and workflow.uuid4() instead of time/datetime, "
+    "between the two (the wall clock, randomness, environment, a module-level global, a local file or "
+    "database, or a passed-through helper module). Use workflow.now(), workflow.random() and workflow.uuid4() instead of time/datetime, "
     "random and uuid; move I/O and configuration reads into activities; guard intentional code changes with "
     "`if workflow.patched('change-id'):` so running workflows keep their old path."
 )
