@@ -20,9 +20,9 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-import harness
 from pydantic import ValidationError
 
+import harness
 from harness import checks, server
 from harness.config.loader import RunPlan
 from harness.config.models import EmbeddedTarget, ExistingTarget

@@ -155,7 +155,7 @@ class WorkerSupervisor:
         for worker in running:
             processes.signal_group(worker.proc, sig)
         records = []
-        for worker, alive in zip(running, alive_before):
+        for worker, alive in zip(running, alive_before, strict=True):
             try:
                 returncode = await asyncio.wait_for(worker.proc.wait(), timeout)
             except asyncio.TimeoutError:

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import sqlite3
 import os
+import sqlite3
 from pathlib import Path
 
 # Resolved at import: the sandbox forbids tempfile and os calls while workflow code runs.

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.config import load_config, load_plan, load_scenario, validate_file
-from harness.config.models import ReadinessConfig, WorkerRestartScenario, parse_duration
+from harness.config.models import WorkerRestartScenario, parse_duration
 from harness.errors import ConfigError
 from tests.conftest import REPO, write
 
