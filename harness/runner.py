@@ -151,8 +151,9 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     stack = AsyncExitStack()
     try:
         with journal.step("start target", address=options.address or "embedded") as step:
-            target = await stack.enter_async_context(server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env))
-            client = await server.connect(target)
+            target, client = await stack.enter_async_context(
+                server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env)
+            )
             step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
         with journal.step("start dependencies", names=[d.name for d in plan.config.dependencies]) as step:
             dep_env = await stack.enter_async_context(

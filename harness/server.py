@@ -92,8 +92,9 @@ async def server_version(client: Client) -> str | None:
 
 
 @asynccontextmanager
-async def embedded_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, str]) -> AsyncIterator[Target]:
-    """Run `temporal server start-dev` on free loopback ports; stop it (and its process group) on exit."""
+async def embedded_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, str]) -> AsyncIterator[tuple[Target, Client]]:
+    """Run `temporal server start-dev` on free loopback ports and yield it with a connected client;
+    stop it (and its process group) on exit."""
     cli = find_temporal_cli(spec.temporal_cli)
     port, http_port, metrics_port = processes.free_port(), processes.free_port(), processes.free_port()
     argv = [
@@ -111,7 +112,7 @@ async def embedded_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, s
             details={"grpc_port": str(port), "metrics_port": str(metrics_port), "pid": str(proc.pid), "log": str(log_path)},
         )
         client = await _wait_ready(target, proc, log_path)
-        yield replace(target, server_version=await server_version(client))
+        yield replace(target, server_version=await server_version(client)), client
     finally:
         await processes.stop(proc)
 
@@ -132,13 +133,14 @@ async def _wait_ready(target: Target, proc: asyncio.subprocess.Process, log_path
 
 
 @asynccontextmanager
-async def existing_cluster(spec: ExistingTarget) -> AsyncIterator[Target]:
+async def existing_cluster(spec: ExistingTarget) -> AsyncIterator[tuple[Target, Client]]:
     target = Target(kind="existing", address=spec.address, namespace=spec.namespace)
     client = await connect(target)
-    yield replace(target, server_version=await server_version(client))
+    yield replace(target, server_version=await server_version(client)), client
 
 
 def open_target(spec: EmbeddedTarget | ExistingTarget, log_path: Path, env: dict[str, str]):
+    """Async context manager yielding (Target, connected Client)."""
     if isinstance(spec, ExistingTarget):
         return existing_cluster(spec)
     return embedded_server(spec, log_path, env)

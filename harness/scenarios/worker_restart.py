@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from temporalio.api.enums.v1 import EventType
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowExecutionStatus
 
 from harness import replay
@@ -38,14 +38,12 @@ async def _is_stuck(ctx: ScenarioContext, workflow_id: str, attempt: int) -> boo
     """Stuck: its workflow task keeps failing on a live worker. A non-determinism failure cannot heal by
     retrying; any other failure counts once it has repeated (attempt 3 = two failures in a row)."""
     history = await histories.fetch(ctx.client, workflow_id)
-    record = histories.summarise(history)
-    last_task_event = next(
-        (e for e in reversed(history.events) if e.event_type in (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)),
-        None,
-    )
-    if last_task_event is None or last_task_event.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+    task_events = (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    last = next((e for e in reversed(history.events) if e.event_type in task_events), None)
+    if last is None or last.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
         return False
-    return record.task_failures[-1].cause == "NON_DETERMINISTIC_ERROR" or attempt >= 3
+    cause = last.workflow_task_failed_event_attributes.cause
+    return cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR or attempt >= 3
 
 
 async def _drain(ctx: ScenarioContext, ids: list[str], timeout: float) -> dict:
