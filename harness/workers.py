@@ -18,6 +18,7 @@ from harness.config.models import WorkerConfig
 from harness.errors import ProcessError
 from harness.observe import metrics
 from harness.observe.model import KillRecord
+from harness.replay import HASH_SEEDS
 
 POLL_READY_TIMEOUT_S = 45.0
 
@@ -109,9 +110,11 @@ class WorkerSupervisor:
         return WorkerProcess(config, index, self._generation, identity, metrics_port, log_path, proc)
 
     def worker_env(self, config: WorkerConfig) -> dict[str, str]:
-        """The environment a worker of `config` runs in (also used to replay its histories)."""
+        """The environment a worker of `config` runs in (also used to replay its histories). The hash seed is
+        pinned to replay's first pass, so a set-order bug shows as `hash_order` instead of a random failure."""
         return {
             **self._base_env,
+            "PYTHONHASHSEED": str(HASH_SEEDS[0]),
             **config.env,
             "TEMPORAL_TASK_QUEUE": self._task_queue,
             "PYTHONPATH": _python_path(self._app_path, self._base_env.get("PYTHONPATH")),

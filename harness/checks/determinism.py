@@ -7,10 +7,9 @@ complete, and every history must replay against the worker's code.
 
 from __future__ import annotations
 
-import re
-
 from harness.observe import metrics
 from harness.observe.model import RestartObservations, WorkflowRecord
+from harness.replay.classify import short_message
 from harness.scorecard.model import CheckResult, Status
 
 CHECK_ID = "determinism.restart_replay"
@@ -19,7 +18,9 @@ FAILURE_MODE = "workflows break on replay after a worker restart or deploy"
 REMEDIATION_NONDETERMINISM = (
     "Workflow code took a different path on replay than in the original run: something it read changed "
     "between the two (the wall clock, randomness, environment, a module-level global, a local file or "
-    "database, or a passed-through helper module). Use workflow.now(), workflow.random() and workflow.uuid4() instead of time/datetime, "
+    "database, a passed-through helper module, or the iteration order of a set, which changes with PYTHONHASHSEED "
+    "between processes: iterate sorted(...) instead). Use workflow.now(), workflow.random() and workflow.uuid4() "
+    "instead of time/datetime, "
     "random and uuid; move I/O and configuration reads into activities; guard intentional code changes with "
     "`if workflow.patched('change-id'):` so running workflows keep their old path."
 )
@@ -27,15 +28,6 @@ REMEDIATION_FAILED = (
     "Workflows did not complete after the restart. Read the failure in each listed history; make activities "
     "idempotent and give them explicit retry policies and timeouts so a crash mid-activity is retried, not fatal."
 )
-
-
-_CORE_MESSAGE = re.compile(r'message: "((?:[^"\\]|\\.)*)"')
-
-
-def short_message(message: str) -> str:
-    """The SDK core wraps replay errors in a Rust debug dump; keep the human sentence inside it."""
-    match = _CORE_MESSAGE.search(message)
-    return (match.group(1) if match else message).strip()[:500]
 
 
 def _problem(record: WorkflowRecord | None, replay_error: tuple[str, str] | None, workflow_id: str) -> dict | None:
@@ -73,7 +65,7 @@ def restart_replay(obs: RestartObservations) -> CheckResult:
         for k in obs.kills
     ]
     records = {r.workflow_id: r for r in obs.workflows}
-    replay_errors = {r.workflow_id: (r.error_class or "", r.error_message or "") for r in obs.replays if not r.ok}
+    replay_errors = {r.workflow_id: (r.kind or r.error_class or "", r.error_message or "") for r in obs.replays if not r.ok}
     restarted = set(obs.restarted_identities)
     resumed = [w for w in obs.running_at_kill if restarted & set(getattr(records.get(w), "task_identities", ()))]
     evidence = {

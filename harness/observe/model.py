@@ -58,6 +58,14 @@ class ReplayOutcome:
     ok: bool
     error_class: str | None = None
     error_message: str | None = None
+    """The human sentence of the SDK's error (extracted by `harness.replay.classify`)."""
+    kind: str | None = None
+    """On failure: nondeterminism, sandbox, unregistered, error or hash_order (see harness.replay.classify)."""
+    event_id: int | None = None
+    """History event where replay diverged, when the SDK names it."""
+    workflow_type: str = ""
+    path: str = ""
+    """History file the outcome is about."""
 
 
 @dataclass(frozen=True)

@@ -99,7 +99,8 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
                 sorted({p for w in python_workers for p in w.python.workflows}),
                 env=ctx.supervisor.worker_env(python_workers[0]),
                 cwd=ctx.plan.app_path,
-                log_path=ctx.out_dir / "logs" / f"replay-{name}.log",
+                log_dir=ctx.out_dir / "logs" / f"replay-{name}",
+                jobs=min(2, len(records)),
             )
         step.detail["failures"] = sum(not o.ok for o in outcomes)
     return RestartObservations(

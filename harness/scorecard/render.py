@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -10,7 +11,13 @@ from xml.etree import ElementTree as ET
 from harness.journal import write_atomic
 from harness.scorecard.model import Scorecard, Status
 
+_NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 STATUS_ICON = {"PASS": "✅", "FAIL": "❌", "WARN": "⚠️", "NO_DATA": "❔", "ERROR": "💥", "SKIPPED": "⏭️"}
+
+
+def xml_safe(text: str) -> str:
+    """Drop characters XML 1.0 cannot carry (ANSI escapes from SDK logs, NULs) so every viewer can parse the file."""
+    return _NOT_XML.sub("", text)
 
 
 def to_json(card: Scorecard) -> str:
@@ -86,13 +93,13 @@ def to_junit(card: Scorecard) -> str:
         case = ET.SubElement(suite, "testcase", classname=check.scenario, name=check.id)
         body = json.dumps(check.evidence, indent=2, default=str) + ("\n\nFix: " + check.remediation if check.remediation else "")
         if check.status == Status.FAIL:
-            ET.SubElement(case, "failure", message=check.summary, type="FAIL").text = body
+            ET.SubElement(case, "failure", message=xml_safe(check.summary), type="FAIL").text = xml_safe(body)
         elif check.status in (Status.ERROR, Status.NO_DATA):
-            ET.SubElement(case, "error", message=check.summary, type=check.status.value).text = body
+            ET.SubElement(case, "error", message=xml_safe(check.summary), type=check.status.value).text = xml_safe(body)
         elif check.status == Status.SKIPPED:
-            ET.SubElement(case, "skipped", message=check.summary)
+            ET.SubElement(case, "skipped", message=xml_safe(check.summary))
         else:
-            ET.SubElement(case, "system-out").text = f"{check.status.value}: {check.summary}"
+            ET.SubElement(case, "system-out").text = xml_safe(f"{check.status.value}: {check.summary}")
     ET.indent(suites)
     return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
 

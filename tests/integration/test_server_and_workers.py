@@ -13,7 +13,7 @@ import pytest
 from harness import processes, replay
 from harness.config.models import DependencyConfig, PythonWorkerSpec, WorkerConfig
 from harness.dependencies import running_dependencies
-from harness.errors import ProcessError
+from harness.errors import ConfigError, ProcessError
 from harness.observe import histories, metrics
 from harness.workers import WorkerSupervisor, task_queue_pollers
 from sample_workflows.models import Order
@@ -135,14 +135,15 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     async def replay_against(workflow: str):
-        (outcome,) = await replay.replay_files(files, [workflow], env=env, cwd=REPO, log_path=tmp_path / "replay.log")
+        (outcome,) = await replay.replay_files(files, [workflow], env=env, cwd=REPO, log_dir=tmp_path / "replay")
         return outcome
 
     same = await replay_against("sample_workflows.orders:OrderWorkflow")
     other = await replay_against("sample_workflows.flawed.local_state:LocalStateOrderWorkflow")
     assert same.ok and same.run_id and same.workflow_id == f"{queue}-wf"
-    assert not other.ok and other.error_class == "NondeterminismError" and "TMPRL1100" in other.error_message
-    with pytest.raises(ProcessError, match="replay process exited with code 1(.|\n)*NoSuchWorkflow"):
+    assert not other.ok and other.kind == "nondeterminism" and "TMPRL1100" in other.error_message
+    assert other.workflow_type == "OrderWorkflow" and other.path == str(files[history.workflow_id])
+    with pytest.raises(ConfigError, match="--workflows: cannot load the workflow code: AttributeError.*NoSuchWorkflow"):
         await replay_against("sample_workflows.orders:NoSuchWorkflow")
 
 
