@@ -24,6 +24,10 @@ from pydantic import ValidationError
 
 import harness
 from harness import checks, server
+from harness.audit import audit
+from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
+from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
+from harness.checks.static_audit import static_audit
 from harness.config.loader import RunPlan
 from harness.config.models import EmbeddedTarget, ExistingTarget
 from harness.dependencies import running_dependencies
@@ -105,6 +109,21 @@ def _target_spec(plan: RunPlan, options: RunOptions):
     return spec
 
 
+def static_check(plan: RunPlan) -> CheckResult:
+    """The static determinism audit of every Python worker's workflow classes (read from source, not imported)."""
+    paths = sorted({p for w in plan.config.workers if w.python for p in w.python.workflows})
+    skipped = CheckResult(
+        id=STATIC_CHECK_ID, scenario="(static)", failure_mode=STATIC_FAILURE_MODE,
+        status=Status.SKIPPED, summary="",
+    )
+    if not paths:
+        return skipped.model_copy(update={"summary": "No Python workflow classes in the config: nothing to audit."})
+    try:
+        return static_audit(audit(paths, plan.app_path), blocking=plan.config.audit.blocking)
+    except ConfigError as exc:
+        return skipped.model_copy(update={"summary": f"The workflow source could not be read under app.path: {exc}"})
+
+
 def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
     return [
         CheckResult(
@@ -150,6 +169,9 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     summaries: list[ScenarioSummary] = []
     stack = AsyncExitStack()
     try:
+        with journal.step("static determinism audit") as step:
+            results.append(static_check(plan))
+            step.detail["status"] = results[-1].status.value
         with journal.step("start target", address=options.address or "embedded") as step:
             target, client = await stack.enter_async_context(
                 server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env)

@@ -6,7 +6,14 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    WithJsonSchema,
+    model_validator,
+)
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 MAX_DURATION_S = 365 * 24 * 3600.0
@@ -124,6 +131,10 @@ class WorkloadConfig(Strict):
     execution_timeout: Duration = Field(600.0, gt=0)
 
 
+class AuditConfig(Strict):
+    blocking: bool = Field(False, description="Static determinism audit findings FAIL the run instead of WARN.")
+
+
 class ReadinessConfig(Strict):
     version: Literal[1] = 1
     app: AppConfig
@@ -134,6 +145,7 @@ class ReadinessConfig(Strict):
     workload: WorkloadConfig
     scenarios: list[Identifier] = Field(default_factory=lambda: ["worker-restart"], min_length=1)
     scenarios_dir: Path = Path("scenarios")
+    audit: AuditConfig = Field(default_factory=AuditConfig, description="The static determinism audit of the workflow code.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> ReadinessConfig:

@@ -58,7 +58,8 @@ def test_good_app_is_go(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
     assert card["schema_version"] == "1.0" and card["verdict"] == "GO" and card["exit_code"] == 0
-    (check,) = card["checks"]
+    static, check = card["checks"]
+    assert (static["id"], static["status"]) == ("determinism.static", "PASS")
     assert check["id"] == "determinism.restart_replay" and check["status"] == "PASS"
     evidence = check["evidence"]
     assert evidence["workflows_started"] == 6 and evidence["completed"] == 6 and evidence["replay_failures"] == 0
@@ -78,13 +79,14 @@ def test_flawed_app_is_no_go_naming_every_workflow(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
     assert card["verdict"] == "NO-GO"
-    (check,) = card["checks"]
+    static, check = card["checks"]
+    assert static["status"] == "WARN" and static["evidence"]["by_rule"] == {"io": 1}
     assert check["status"] == "FAIL"
     problems = check["evidence"]["problems"]
     assert len(problems) == 6
     for problem in problems:
         assert problem["workflow_id"] in check["summary"] or "more" in check["summary"]
-        assert problem["error_class"] == "NondeterminismError" and "TMPRL1100" in problem["message"]
+        assert problem["error_class"] == "nondeterminism" and "TMPRL1100" in problem["message"]
     assert "workflow.patched" in check["remediation"]
     assert "Verdict: NO-GO" in result.stdout
 

@@ -1,30 +1,24 @@
 from __future__ import annotations
 
-import os
-from pathlib import Path
-
 import pytest
 import pytest_asyncio
 
 from harness import server
-from harness.config.models import EmbeddedTarget
 
 pytestmark = pytest.mark.integration
 
 
-@pytest_asyncio.fixture(scope="session")
-async def embedded(tmp_path_factory):
-    """One real embedded Temporal dev server (and a client of it) for the integration tests."""
-    log = Path(tmp_path_factory.mktemp("server")) / "temporal-server.log"
-    async with server.embedded_server(EmbeddedTarget(), log, dict(os.environ)) as target_and_client:
-        yield target_and_client
+@pytest.fixture(scope="session")
+def dev_server(temporal_dev_server) -> server.Target:
+    """One real embedded Temporal dev server for the integration tests (the plugin's own fixture)."""
+    return temporal_dev_server
 
 
 @pytest_asyncio.fixture(scope="session")
-async def dev_server(embedded) -> server.Target:
-    return embedded[0]
+async def client(dev_server):
+    return await server.connect(dev_server)
 
 
 @pytest_asyncio.fixture(scope="session")
-async def client(embedded):
-    return embedded[1]
+async def embedded(dev_server, client):
+    return dev_server, client

