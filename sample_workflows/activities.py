@@ -50,8 +50,14 @@ async def refund_payment(charge: Charge) -> None:
 
 
 @activity.defn
+async def screen_order(order: Order) -> str:
+    """Fraud screening, added in version 2 of the order workflow (see sample_workflows/versions/)."""
+    return "clear" if order.amount_cents < 1_000_000 else "review"
+
+
+@activity.defn
 async def ship_order(order: Order) -> str:
     return f"trk-{order.order_id}"
 
 
-ACTIVITIES = [reserve_inventory, charge_payment, refund_payment, ship_order]
+ACTIVITIES = [reserve_inventory, charge_payment, refund_payment, screen_order, ship_order]
