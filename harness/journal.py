@@ -41,6 +41,24 @@ def write_atomic(path: Path, text: str) -> None:
     os.replace(tmp, path)
 
 
+def write_all_or_nothing(files: dict[Path, str]) -> None:
+    """Write every file to a temporary name first and rename them only when all are written, so a failure
+    (a full disk, a folder that cannot be created) leaves none of them half-done."""
+    staged: list[tuple[Path, Path]] = []
+    try:
+        for path, text in files.items():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_name(f".{path.name}.tmp")
+            tmp.write_text(text, encoding="utf-8")
+            staged.append((tmp, path))
+    except OSError:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        raise
+    for tmp, path in staged:
+        os.replace(tmp, path)
+
+
 class Journal:
     def __init__(self, path: Path, on_step: Callable[[Step], None] | None = None) -> None:
         self.path = path

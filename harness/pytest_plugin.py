@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,25 +29,33 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--replay-jobs", type=int, default=os.cpu_count() or 1, metavar="N", help="Replay processes.")
 
 
-def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_configure(config: pytest.Config) -> None:
+    """Add the history folders to what pytest collects, so they get ordinary node ids, -k, --lf and counts."""
     sources = config.getoption("replay_histories")
     if not sources:
         return
     if not config.getoption("replay_workflows"):
         raise pytest.UsageError("--replay-histories needs --replay-workflows MODULE[:CLASS][,...]")
+    if config.getoption("replay_jobs") < 1:
+        raise pytest.UsageError("--replay-jobs must be at least 1")
     for source in sources:
-        path = Path(source).resolve()
-        if not path.exists():
+        if not Path(source).exists():
             raise pytest.UsageError(f"--replay-histories: no such file or folder: {source}")
-        items.extend(HistoryCorpus.from_parent(session, path=path, name=f"replay[{source}]").collect())
+    config.args.extend(str(Path(source).resolve()) for source in sources)
 
 
-class HistoryCorpus(pytest.Collector):
-    def collect(self) -> Iterator[pytest.Item]:
-        from harness.replay import corpus  # noqa: PLC0415 - keep plain pytest runs free of the replay imports
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    sources = [Path(s).resolve() for s in parent.config.getoption("replay_histories")]
+    if file_path.suffix == ".json" and not file_path.name.startswith(".") and any(
+        file_path == s or s in file_path.parents for s in sources
+    ):
+        return HistoryFile.from_parent(parent, path=file_path)
+    return None
 
-        for path in corpus.discover([self.path]):
-            yield HistoryItem.from_parent(self, name=str(path.relative_to(self.path) if self.path.is_dir() else path.name), history=path)
+
+class HistoryFile(pytest.File):
+    def collect(self):
+        yield HistoryItem.from_parent(self, name="replays")
 
 
 class ReplayFailed(Exception):
@@ -56,15 +63,11 @@ class ReplayFailed(Exception):
 
 
 class HistoryItem(pytest.Item):
-    def __init__(self, *, history: Path, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.history = history
-
     def runtest(self) -> None:
-        outcomes = _replay_all(self.config)
+        outcomes = _replay_selected(self.session)
         if isinstance(outcomes, str):
             raise ReplayFailed(outcomes)
-        outcome: ReplayOutcome = outcomes[str(self.history)]
+        outcome: ReplayOutcome = outcomes[str(self.path)]
         if not outcome.ok:
             where = f" at event {outcome.event_id}" if outcome.event_id else ""
             raise ReplayFailed(
@@ -78,23 +81,24 @@ class HistoryItem(pytest.Item):
         return super().repr_failure(excinfo, style=style)
 
     def reportinfo(self):
-        return self.history, None, f"replay {self.history.name}"
+        return self.path, None, f"replay {self.path.name}"
 
 
-def _replay_all(config: pytest.Config) -> dict[str, ReplayOutcome] | str:
-    """Replay every history once per session (all corpora together); a message string on bad input."""
+def _replay_selected(session: pytest.Session) -> dict[str, ReplayOutcome] | str:
+    """Replay every selected history once per session, together; a message string when that fails."""
+    config = session.config
     if _REPORT not in config.stash:
         from harness.replay import replay_corpus  # noqa: PLC0415
 
-        paths = [Path(p).resolve() for p in config.getoption("replay_histories")]
+        paths = [item.path for item in session.items if isinstance(item, HistoryItem)]
         workflows = [p for p in config.getoption("replay_workflows").split(",") if p]
         try:
             report = asyncio.run(
                 replay_corpus(paths, workflows, jobs=config.getoption("replay_jobs"), env=dict(os.environ), cwd=Path.cwd())
             )
             config.stash[_REPORT] = {"outcomes": {o.path: o for o in report.outcomes}}
-        except HarnessError as exc:
-            config.stash[_REPORT] = {"error": str(exc)}
+        except Exception as exc:  # noqa: BLE001 - reported by every history's test instead of re-running per test
+            config.stash[_REPORT] = {"error": f"{type(exc).__name__}: {exc}" if not isinstance(exc, HarnessError) else str(exc)}
     stored = config.stash[_REPORT]
     return stored.get("error") or stored["outcomes"]
 
@@ -117,9 +121,8 @@ def temporal_dev_server(tmp_path_factory: pytest.TempPathFactory):
                 ready.set()
                 while not stop.is_set():
                     await asyncio.sleep(0.1)
-        except BaseException as exc:
+        except BaseException as exc:  # noqa: BLE001 - reported by the fixture, in the test thread
             started["error"] = exc
-            raise
         finally:
             ready.set()
 
@@ -133,3 +136,5 @@ def temporal_dev_server(tmp_path_factory: pytest.TempPathFactory):
     finally:
         stop.set()
         thread.join(timeout=60)
+    if thread.is_alive() or "error" in started:
+        raise ConfigError(f"the embedded Temporal dev server did not stop cleanly: {started.get('error', 'timed out')} (log: {log_path})")

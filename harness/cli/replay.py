@@ -18,7 +18,7 @@ from harness.audit import audit as run_audit
 from harness.checks.static_audit import static_audit
 from harness.cli.common import STATUS_STYLE, address_option, console, fail, namespace_option, run_async
 from harness.errors import ConfigError
-from harness.journal import write_atomic
+from harness.journal import write_all_or_nothing, write_atomic
 from harness.replay import HASH_SEEDS, ReplayReport, cluster, replay_corpus
 from harness.replay.report import to_json, to_junit
 
@@ -59,7 +59,7 @@ def print_report(report: ReplayReport) -> None:
 @click.option("--workflows", "workflows", required=True, metavar="MODULE[:CLASS][,...]", help="Workflow code to replay against (importable from the current folder).")
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write per-history results as JSON.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML (one test case per history).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=os.cpu_count() or 1, show_default="CPU count", help="Replay processes.")
+@click.option("--jobs", type=click.IntRange(1, 64), default=min(os.cpu_count() or 1, 64), show_default="CPU count", help="Replay processes.")
 @click.option("--single-pass", is_flag=True, help="Skip the second pass under another PYTHONHASHSEED (halves the time; set-order bugs go unseen).")
 @click.option("--from-cluster", is_flag=True, help="Replay live histories pulled with --query instead of files.")
 @click.option("--query", metavar="VISIBILITY-QUERY", help="e.g. \"WorkflowType='Order' AND StartTime > '2026-11-01T00:00:00Z'\".")
@@ -87,18 +87,17 @@ def replay(
         if from_cluster:
             target = cluster.target(address, namespace)
             client = await server.connect(target)
-            folder = save_histories or Path(scratch.name)
-            sources = [folder]
-            pulled = await cluster.pull(client, query, limit, folder)
-            console.print(f"Pulled {len(pulled)} histories from {escape(target.address)} namespace {escape(target.namespace)}")
+            pulled, gone = await cluster.pull(client, query, limit, save_histories or Path(scratch.name))
+            sources = pulled
+            note = f" ({gone} closed and deleted by retention before they could be fetched)" if gone else ""
+            console.print(f"Pulled {len(pulled)} histories from {escape(target.address)} namespace {escape(target.namespace)}{note}")
         return await replay_corpus(sources, workflow_paths, jobs=jobs, env=dict(os.environ), cwd=Path.cwd(), seeds=seeds)
 
     with scratch:
         report = run_async(go(), crash_dir=Path(tempfile.gettempdir()) / "readiness")
     rendered = {p: render(report) for p, render in ((json_path, to_json), (junit_path, to_junit)) if p}
     try:
-        for path, text in rendered.items():
-            write_atomic(path, text)
+        write_all_or_nothing(rendered)
     except OSError as exc:
         fail(f"cannot write the report: {exc}", 2)
     print_report(report)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from harness.cli.common import STATUS_STYLE, address_option, console, err_consol
 from harness.config import json_schemas, load_plan, validate_file
 from harness.config.loader import RunPlan
 from harness.errors import ConfigError
-from harness.journal import Step
+from harness.journal import Step, write_all_or_nothing
 from harness.runner import RunOptions, execute, preflight
 from harness.scorecard.model import Scorecard
 from harness.scorecard.render import write_reports
@@ -105,15 +104,14 @@ def capture(config_path: Path, scenarios: tuple[str, ...], corpus_dir: Path, add
     `readiness replay CORPUS --workflows <next version>` before the next deploy."""
     options = RunOptions(out_dir=corpus_dir / CAPTURE_RUN_DIR, address=address, namespace=namespace)
     card, _ = _execute(_plan(config_path, scenarios, options), options)
-    captured = sorted((options.out_dir / "histories").glob("*.json"))
-    for history in captured:
-        shutil.copyfile(history, corpus_dir / history.name)
+    histories = sorted((options.out_dir / "histories").glob("*.json"))
+    if not histories or any(s.status != "completed" for s in card.scenarios):
+        fail(f"the capture run did not complete every scenario; nothing was added (journal: {options.out_dir / 'journal.json'})", 3)
+    write_all_or_nothing({corpus_dir / h.name: h.read_text(encoding="utf-8") for h in histories})
     console.print(
-        f"Captured {len(captured)} histories into {escape(str(corpus_dir))} (run verdict {card.verdict.value}; "
+        f"Captured {len(histories)} histories into {escape(str(corpus_dir))} (run verdict {card.verdict.value}; "
         f"its reports are in {escape(str(options.out_dir))})"
     )
-    if not captured or any(s.status != "completed" for s in card.scenarios):
-        fail("the capture run did not complete every scenario; the corpus may be incomplete (see the journal)", 3)
 
 
 @click.command()

@@ -17,7 +17,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, ProcessError
 from harness.observe.model import ReplayOutcome
 from harness.replay import corpus
 from harness.replay.pool import ReplayPool
@@ -84,5 +84,8 @@ async def replay_files(
     """Replay `{workflow id: history file}` (the harness's own histories) and return one outcome per file."""
     if not histories:
         return ()
-    report = await replay_corpus(list(histories.values()), workflow_paths, jobs=jobs, env=env, cwd=cwd, log_dir=log_dir)
+    try:
+        report = await replay_corpus(list(histories.values()), workflow_paths, jobs=jobs, env=env, cwd=cwd, log_dir=log_dir)
+    except ConfigError as exc:  # the run's own workers loaded this code, so this is not the user's input
+        raise ProcessError(f"replaying the run's histories failed (workers[].python.workflows): {exc.detail}") from None
     return report.outcomes

@@ -84,6 +84,9 @@ async def serve(workflows: list[type], results) -> None:
             except ConfigError as exc:
                 _emit(results, {"path": path, "input_error": exc.detail})
                 continue
+            except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting: still bad input
+                _emit(results, {"path": path, "input_error": f"cannot load: {type(exc).__name__}: {str(exc)[:300]}"})
+                continue
             pending[id(history)] = (path, corpus.patch_markers(history))
             yield history
 

@@ -10,7 +10,8 @@ from temporalio.envconfig import ClientConfigProfile
 from temporalio.service import RPCError, RPCStatusCode
 
 from harness import server
-from harness.errors import ConfigError
+from harness.errors import ConfigError, TargetError
+from harness.journal import write_atomic
 
 FETCH_CONCURRENCY = 8
 
@@ -27,27 +28,37 @@ def target(address: str | None, namespace: str | None) -> server.Target:
 
 def file_name(workflow_id: str, run_id: str) -> str:
     safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in workflow_id)
-    return f"{safe}__{run_id}.json"
+    return f"{'_' if safe.startswith('.') else ''}{safe}__{run_id}.json"
 
 
-async def pull(client: Client, query: str, limit: int, out_dir: Path) -> list[Path]:
-    """Write the histories of at most `limit` workflows matching the visibility `query`; return their files."""
+async def pull(client: Client, query: str, limit: int, out_dir: Path) -> tuple[list[Path], int]:
+    """Write the histories of at most `limit` workflows matching the visibility `query`. Returns the files and
+    how many listed workflows were gone (deleted by retention) before their history could be fetched."""
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         executions = [e async for e in client.list_workflows(query, limit=limit)]
     except RPCError as exc:
         if exc.status == RPCStatusCode.INVALID_ARGUMENT:
             raise ConfigError(f"the server rejected the query: {exc.message}", key_path="--query") from None
-        raise
+        raise TargetError(f"cannot list workflows: {exc.status.name}: {exc.message}") from None
     if not executions:
         raise ConfigError(f"no workflow matches {query!r} in namespace {client.namespace}", key_path="--query")
     gate = asyncio.Semaphore(FETCH_CONCURRENCY)
 
-    async def fetch_one(workflow_id: str, run_id: str) -> Path:
+    async def fetch_one(workflow_id: str, run_id: str) -> Path | None:
         async with gate:
-            history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+            try:
+                history = await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
+            except RPCError as exc:
+                if exc.status == RPCStatusCode.NOT_FOUND:
+                    return None
+                raise TargetError(f"cannot fetch the history of {workflow_id}: {exc.status.name}: {exc.message}") from None
         path = out_dir / file_name(workflow_id, run_id)
-        path.write_text(history.to_json(), encoding="utf-8")
+        write_atomic(path, history.to_json())
         return path
 
-    return list(await asyncio.gather(*(fetch_one(e.id, e.run_id) for e in executions)))
+    fetched = await asyncio.gather(*(fetch_one(e.id, e.run_id) for e in executions))
+    pulled = [p for p in fetched if p is not None]
+    if not pulled:
+        raise ConfigError("every workflow the query matched was gone before its history could be fetched", key_path="--query")
+    return pulled, len(fetched) - len(pulled)

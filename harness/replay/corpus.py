@@ -51,6 +51,8 @@ def load(path: Path) -> WorkflowHistory:
         raise ConfigError(f"not UTF-8 text: {exc.reason}", file=str(path)) from None
     except json.JSONDecodeError as exc:
         raise ConfigError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}", file=str(path)) from None
+    except RecursionError:
+        raise ConfigError("JSON nested too deeply to be a workflow history", file=str(path)) from None
     if isinstance(data, list):
         data = {"events": data}
     if not isinstance(data, dict) or not isinstance(data.get("events"), list) or not data["events"]:

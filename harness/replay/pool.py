@@ -18,6 +18,8 @@ from harness.errors import ConfigError, ProcessError
 
 IN_FLIGHT = 4
 READY_TIMEOUT_S = 120.0
+HISTORY_TIMEOUT_S = 300.0
+"""No result from a process for this long means a workflow blocks (e.g. a sleep in unrestricted code): stop."""
 LINE_LIMIT = 4 * 1024 * 1024
 
 
@@ -51,7 +53,9 @@ class ReplayPool:
                     )
                 self._procs.append(proc)
                 self._logs.append(log)
-            readies = await asyncio.gather(*(self._read(i, timeout=READY_TIMEOUT_S) for i in range(self.jobs)))
+            readies = await asyncio.gather(
+                *(self._read(i, READY_TIMEOUT_S, "loading the workflow code") for i in range(self.jobs))
+            )
         except BaseException:
             await self._stop()
             raise
@@ -68,8 +72,13 @@ class ReplayPool:
     async def _stop(self) -> None:
         await asyncio.gather(*(processes.stop(p) for p in self._procs))
 
-    async def _read(self, i: int, timeout: float | None = None) -> dict:
-        line = await asyncio.wait_for(self._procs[i].stdout.readline(), timeout)
+    async def _read(self, i: int, timeout: float, waiting_for: str) -> dict:
+        try:
+            line = await asyncio.wait_for(self._procs[i].stdout.readline(), timeout)
+        except asyncio.TimeoutError:
+            raise ProcessError(
+                f"replay process {i} gave no answer in {timeout:.0f}s while {waiting_for}:\n{processes.tail(self._logs[i])}"
+            ) from None
         if not line:
             code = await self._procs[i].wait()
             raise ProcessError(f"replay process {i} exited with code {code}:\n{processes.tail(self._logs[i])}")
@@ -80,16 +89,18 @@ class ReplayPool:
         records: asyncio.Queue = asyncio.Queue()
 
         async def drive(i: int) -> None:
-            proc, in_flight = self._procs[i], 0
+            proc, in_flight = self._procs[i], []
             while True:
-                while in_flight < IN_FLIGHT and (path := next(paths, None)) is not None:
+                while len(in_flight) < IN_FLIGHT and (path := next(paths, None)) is not None:
                     proc.stdin.write(json.dumps({"path": str(path)}).encode() + b"\n")
-                    in_flight += 1
+                    in_flight.append(str(path))
                 await proc.stdin.drain()
                 if not in_flight:
                     return
-                await records.put(await self._read(i))
-                in_flight -= 1
+                record = await self._read(i, HISTORY_TIMEOUT_S, f"replaying one of {', '.join(in_flight)}")
+                done = record.get("path") or record["outcome"]["path"]
+                in_flight.remove(done)
+                await records.put(record)
 
         async def drive_all() -> None:
             try:

@@ -4,15 +4,19 @@ against the next, on real histories from the embedded dev server, through the CL
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import REPO, write
-from tests.e2e.test_cli_run import run_cli
+from tests.e2e.test_cli_run import READINESS, processes_with_marker, run_cli
 
 pytestmark = pytest.mark.e2e
 V1 = "sample_workflows.orders:OrderWorkflow"
@@ -161,9 +165,9 @@ def test_missing_path_and_empty_folder_are_exit_2(tmp_path):
 
 
 def test_pytest_plugin_turns_histories_into_test_cases(v1_corpus, tmp_path):
-    def pytest_run(workflows: str) -> subprocess.CompletedProcess:
+    def pytest_run(workflows: str, *extra: str) -> subprocess.CompletedProcess:
         argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path),
-                "--replay-histories", str(v1_corpus), "--replay-workflows", workflows, str(tmp_path)]
+                "--replay-histories", str(v1_corpus), "--replay-workflows", workflows, str(tmp_path), *extra]
         return subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=300, check=False)
 
     good = pytest_run(V1)
@@ -171,6 +175,10 @@ def test_pytest_plugin_turns_histories_into_test_cases(v1_corpus, tmp_path):
     bad = pytest_run("sample_workflows.versions.v2_unpatched")
     assert bad.returncode == 1 and "6 failed" in bad.stdout, bad.stdout + bad.stderr
     assert "nondeterminism" in bad.stdout and "screen_order" in bad.stdout
+    one = pytest_run("sample_workflows.versions.v2_unpatched", "-k", "restart-1")
+    assert "1 failed, 5 deselected" in one.stdout, one.stdout + one.stderr
+    missing = pytest_run(V1, "--replay-jobs", "0")
+    assert missing.returncode == 4 and "--replay-jobs must be at least 1" in missing.stderr
 
 
 def test_audit_command(tmp_path):
@@ -183,3 +191,23 @@ def test_audit_command(tmp_path):
     assert clean.returncode == 0 and "PASS" in clean.stdout
     unknown = run_cli("audit", "sample_workflows.nope")
     assert unknown.returncode == 2 and "Traceback" not in unknown.stderr
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_interrupted_replay_stops_every_replay_process_and_writes_nothing(v1_corpus, tmp_path, sig):
+    from benchmarks.replay import write_corpus
+
+    write_corpus([json.loads(p.read_text()) for p in sorted(v1_corpus.glob("*.json"))], 400, tmp_path / "big")
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(
+        [READINESS, "replay", str(tmp_path / "big"), "--workflows", V1, "--json", str(tmp_path / "r.json")],
+        cwd=REPO, env={**os.environ, "E2E_MARKER": marker}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    deadline = time.monotonic() + 60
+    while len(processes_with_marker(marker)) < 2 and time.monotonic() < deadline:  # the CLI and a replay child
+        time.sleep(0.2)
+    time.sleep(1.0)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3 and "interrupted" in err, err
+    assert processes_with_marker(marker) == [] and not (tmp_path / "r.json").exists()

@@ -13,7 +13,7 @@ import pytest
 from harness import processes, replay
 from harness.config.models import DependencyConfig, PythonWorkerSpec, WorkerConfig
 from harness.dependencies import running_dependencies
-from harness.errors import ConfigError, ProcessError
+from harness.errors import ProcessError
 from harness.observe import histories, metrics
 from harness.workers import WorkerSupervisor, task_queue_pollers
 from sample_workflows.models import Order
@@ -143,7 +143,7 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
     assert same.ok and same.run_id and same.workflow_id == f"{queue}-wf"
     assert not other.ok and other.kind == "nondeterminism" and "TMPRL1100" in other.error_message
     assert other.workflow_type == "OrderWorkflow" and other.path == str(files[history.workflow_id])
-    with pytest.raises(ConfigError, match="--workflows: cannot load the workflow code: AttributeError.*NoSuchWorkflow"):
+    with pytest.raises(ProcessError, match=r"workers\[\]\.python\.workflows\): cannot load the workflow code: AttributeError.*NoSuchWorkflow"):
         await replay_against("sample_workflows.orders:NoSuchWorkflow")
 
 

@@ -10,10 +10,18 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from harness.errors import ConfigError
+from harness.journal import write_all_or_nothing
 from harness.observe.model import ReplayOutcome
-from harness.replay import corpus
+from harness.replay import cluster, corpus
 from harness.replay.classify import classify, short_message
-from harness.replay.report import PatchTally, ReplayReport, combine, patch_lifecycle, to_json, to_junit
+from harness.replay.report import (
+    PatchTally,
+    ReplayReport,
+    combine,
+    patch_lifecycle,
+    to_json,
+    to_junit,
+)
 from tests.conftest import REPO, write
 
 HISTORY = REPO / "tests/fixtures/histories/order-v1.json"
@@ -166,6 +174,26 @@ def test_load_rejects_bad_files_naming_them(tmp_path, content, fragment):
     with pytest.raises(ConfigError) as error:
         corpus.load(path)
     assert str(error.value).startswith(str(path)) and fragment in str(error.value)
+
+
+def test_load_rejects_absurd_nesting(tmp_path):
+    path = write(tmp_path / "deep.json", "[" * 100_000 + "]" * 100_000)
+    with pytest.raises(ConfigError, match="deep.json: JSON nested too deeply"):
+        corpus.load(path)
+
+
+def test_pulled_file_names_are_never_hidden():
+    assert cluster.file_name(".hidden/id", "r1") == "_.hidden_id__r1.json"
+    assert cluster.file_name("order-1", "r2") == "order-1__r2.json"
+
+
+def test_write_all_or_nothing(tmp_path):
+    write_all_or_nothing({tmp_path / "a.json": "A", tmp_path / "sub/b.xml": "B"})
+    assert (tmp_path / "a.json").read_text() == "A" and (tmp_path / "sub/b.xml").read_text() == "B"
+    blocker = write(tmp_path / "file", "")
+    with pytest.raises(OSError):
+        write_all_or_nothing({tmp_path / "c.json": "C", blocker / "d.xml": "D"})
+    assert not (tmp_path / "c.json").exists() and not list(tmp_path.glob(".*.tmp"))
 
 
 def test_load_rejects_binary(tmp_path):
