@@ -56,10 +56,15 @@ def print_report(report: ReplayReport) -> None:
 
 @click.command()
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--workflows", "workflows", required=True, metavar="MODULE[:CLASS][,...]", help="Workflow code to replay against (importable from the current folder).")
+@click.option(
+    "--workflows", "workflows", required=True, metavar="MODULE[:CLASS][,...]",
+    help="Workflow code to replay against (importable from the current folder).",
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write per-history results as JSON.")
 @click.option("--junit", "junit_path", type=click.Path(path_type=Path, dir_okay=False), help="Write JUnit XML (one test case per history).")
-@click.option("--jobs", type=click.IntRange(1, 64), default=min(os.cpu_count() or 1, 64), show_default="CPU count", help="Replay processes.")
+@click.option(
+    "--jobs", type=click.IntRange(1, 64), default=min(os.cpu_count() or 1, 64), show_default="CPU count", help="Replay processes."
+)
 @click.option("--single-pass", is_flag=True, help="Skip the second pass under another PYTHONHASHSEED (halves the time; set-order bugs go unseen).")
 @click.option("--from-cluster", is_flag=True, help="Replay live histories pulled with --query instead of files.")
 @click.option("--query", metavar="VISIBILITY-QUERY", help="e.g. \"WorkflowType='Order' AND StartTime > '2026-11-01T00:00:00Z'\".")
@@ -106,7 +111,10 @@ def replay(
 
 @click.command()
 @click.argument("modules", nargs=-1, required=True)
-@click.option("--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("."), show_default=True, help="Folder the modules are found under.")
+@click.option(
+    "--root", type=click.Path(path_type=Path, file_okay=False, exists=True), default=Path("."), show_default=True,
+    help="Folder the modules are found under.",
+)
 @click.option("--json", "json_path", type=click.Path(path_type=Path, dir_okay=False), help="Write the check result as JSON.")
 @click.option("--strict", is_flag=True, help="Exit 1 when there are findings (they are warnings otherwise).")
 def audit(modules: tuple[str, ...], root: Path, json_path: Path | None, strict: bool) -> None:
