@@ -113,7 +113,7 @@ def static_check(plan: RunPlan) -> CheckResult:
     """The static determinism audit of every Python worker's workflow classes (read from source, not imported)."""
     paths = sorted({p for w in plan.config.workers if w.python for p in w.python.workflows})
     skipped = CheckResult(
-        id=STATIC_CHECK_ID, scenario="(static)", failure_mode=STATIC_FAILURE_MODE,
+        id=STATIC_CHECK_ID, scenario="static", failure_mode=STATIC_FAILURE_MODE,
         status=Status.SKIPPED, summary="",
     )
     if not paths:

@@ -15,7 +15,7 @@ from harness.scorecard.model import CheckResult, Status
 
 CHECK_ID = "determinism.static"
 FAILURE_MODE = "workflow code can take a different path on replay than in the original run"
-SCENARIO = "(static)"
+SCENARIO = "static"
 
 
 def static_audit(report: AuditReport, *, blocking: bool = False) -> CheckResult:

@@ -587,7 +587,7 @@ def report_of(*findings: Finding, workflows: tuple[str, ...] = ("app.wf:Wf",)) -
 
 def test_check_passes_without_findings():
     result = static_audit(report_of())
-    assert (result.id, result.scenario, result.status) == (CHECK_ID, "(static)", Status.PASS)
+    assert (result.id, result.scenario, result.status) == (CHECK_ID, "static", Status.PASS)
     assert "1 workflow class and 2 files" in result.summary and result.remediation == ""
     assert result.evidence == {"workflows": ["app.wf:Wf"], "files_scanned": 2, "findings": [], "by_rule": {}}
 
