@@ -61,10 +61,16 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
     )
 
 
+def safe_name(workflow_id: str) -> str:
+    """A file name for a workflow id: anything outside [A-Za-z0-9-_.] becomes '_', and it is never hidden."""
+    name = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in workflow_id)
+    return f"_{name}" if name.startswith(".") else name
+
+
 def write(history: WorkflowHistory, out_dir: Path, relative_dir: str = "histories") -> str:
     """Write the history as Temporal's JSON (replayable by any SDK, openable in the UI); return its relative path."""
     folder = out_dir / relative_dir
     folder.mkdir(parents=True, exist_ok=True)
-    name = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in history.workflow_id) + ".json"
+    name = safe_name(history.workflow_id) + ".json"
     (folder / name).write_text(history.to_json(), encoding="utf-8")
     return f"{relative_dir}/{name}"

@@ -12,6 +12,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from harness import server
 from harness.errors import ConfigError, TargetError
 from harness.journal import write_atomic
+from harness.observe.histories import safe_name
 
 FETCH_CONCURRENCY = 8
 
@@ -27,8 +28,7 @@ def target(address: str | None, namespace: str | None) -> server.Target:
 
 
 def file_name(workflow_id: str, run_id: str) -> str:
-    safe = "".join(c if (c.isascii() and c.isalnum()) or c in "-_." else "_" for c in workflow_id)
-    return f"{'_' if safe.startswith('.') else ''}{safe}__{run_id}.json"
+    return f"{safe_name(workflow_id)}__{run_id}.json"
 
 
 async def pull(client: Client, query: str, limit: int, out_dir: Path) -> tuple[list[Path], int]:
