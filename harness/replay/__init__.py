@@ -60,10 +60,14 @@ async def replay_corpus(
     with tempfile.TemporaryDirectory(prefix="readiness-replay-") as scratch:
         logs = log_dir or Path(scratch)
         for number, seed in enumerate(seeds):
-            pool = ReplayPool(list(workflow_paths), jobs=jobs, env=env, cwd=cwd, log_dir=logs, hash_seed=seed)
+            first_pass = number == 0
+            pool = ReplayPool(
+                list(workflow_paths), jobs=jobs, env=env, cwd=cwd, log_dir=logs, hash_seed=seed, audit_patches=first_pass
+            )
             async with pool:
-                passes.append(await _one_pass(paths, pool, tally if number == 0 else None))
-                code = pool.ready.get("patches", {})
+                passes.append(await _one_pass(paths, pool, tally if first_pass else None))
+                if first_pass:
+                    code = pool.ready.get("patches", {})
     first = passes[0]
     outcomes = tuple(
         combine(first[path], passes[1].get(path) if len(passes) > 1 else None, seeds) for path in sorted(first)

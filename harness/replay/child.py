@@ -112,6 +112,7 @@ async def serve(workflows: list[type], results) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description="Replay history files named on stdin (see module docstring).")
     parser.add_argument("--workflows", required=True, help="comma-separated module:Class or module import paths")
+    parser.add_argument("--patches", action="store_true", help="also report the code's patch ids (one process per run does)")
     args = parser.parse_args()
     results = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
@@ -123,7 +124,8 @@ def main() -> None:
         _emit(results, {"fatal": f"{type(exc).__name__}: {exc}"})
         sys.exit(2)
     try:
-        ready["patches"] = code_patches(paths)
+        if args.patches:
+            ready["patches"] = code_patches(paths)
     except Exception as exc:  # noqa: BLE001 - replay still runs; only the patch lifecycle is not judged
         ready["patches"] = {"unavailable": f"the workflow source could not be audited: {type(exc).__name__}: {exc}"}
     _emit(results, ready)

@@ -27,7 +27,8 @@ class ReplayPool:
     """`async with ReplayPool(...) as pool: async for record in pool.replay(paths)`; every process is stopped on exit."""
 
     def __init__(
-        self, workflow_paths: list[str], *, jobs: int, env: dict[str, str], cwd: Path, log_dir: Path, hash_seed: int
+        self, workflow_paths: list[str], *, jobs: int, env: dict[str, str], cwd: Path, log_dir: Path, hash_seed: int,
+        audit_patches: bool = False,
     ) -> None:
         self.workflow_paths = workflow_paths
         self.jobs = jobs
@@ -35,8 +36,9 @@ class ReplayPool:
         self.cwd = cwd
         self.log_dir = log_dir
         self.hash_seed = hash_seed
+        self.audit_patches = audit_patches
         self.ready: dict = {}
-        """What the first process reported: workflow types (`ready`) and the code's patch ids (`patches`)."""
+        """What the first process reported: workflow types (`ready`) and, with audit_patches, the code's patch ids."""
         self._procs: list[asyncio.subprocess.Process] = []
         self._logs: list[Path] = []
 
@@ -48,6 +50,7 @@ class ReplayPool:
                 with open(log, "ab") as stderr:
                     proc = await asyncio.create_subprocess_exec(
                         sys.executable, "-m", "harness.replay.child", "--workflows", ",".join(self.workflow_paths),
+                        *(["--patches"] if self.audit_patches and i == 0 else []),
                         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr,
                         env=self.env, cwd=str(self.cwd), start_new_session=True, limit=LINE_LIMIT,
                     )
