@@ -1,0 +1,1 @@
+"""Fault injection: a TCP fault proxy for dependencies and an activity-fault interceptor for Python workers."""

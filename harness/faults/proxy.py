@@ -1,0 +1,335 @@
+"""An in-process asyncio TCP proxy that injects network faults, with Toxiproxy's semantics.
+
+A `FaultProxy` sits between a workload and one dependency (a database, an HTTP API, the Temporal
+frontend). With no toxic it is a transparent byte pipe that counts connections and bytes. `apply()` cuts
+every existing connection and then lets one `Toxic` govern the new ones: `down` closes the listener,
+`timeout` swallows data, `reset_peer` answers with a TCP RST, `latency` and `bandwidth` shape the stream in
+both directions. Whether a connection is affected is drawn once per connection against the toxic's
+`toxicity`. `remove()` (or leaving `fault()`) restores a clean pass-through on the same port.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import struct
+from collections.abc import AsyncIterator
+from dataclasses import asdict, dataclass
+from typing import Literal, get_args
+
+ToxicKind = Literal["down", "timeout", "reset_peer", "latency", "bandwidth"]
+_log = logging.getLogger(__name__)
+
+TOXIC_KINDS: frozenset[str] = frozenset(get_args(ToxicKind))
+
+_READ_SIZE = 64 * 1024
+_QUEUED_CHUNKS = 64  # per direction; beyond this the reader waits, so a slow toxic back-pressures the sender
+_BANDWIDTH_SLICE_S = 0.1  # large chunks are sent in slices of this much time, as Toxiproxy does
+_CONNECT_TIMEOUT_S = 5.0
+_CLOSE_GRACE_S = 1.0
+_PROBE_TIMEOUT_S = 2.0
+
+
+@dataclass(frozen=True)
+class Toxic:
+    """One fault, in Toxiproxy's vocabulary."""
+
+    kind: ToxicKind
+    toxicity: float = 1.0  # probability that a connection is affected, drawn once per connection (ignored by `down`)
+    timeout_ms: int = 0  # timeout: close after this long (0 = hold until removed); reset_peer: RST after this long
+    latency_ms: int = 0  # latency: added to each chunk, both directions
+    jitter_ms: int = 0  # latency: +/- uniform
+    rate_kbps: int = 0  # bandwidth: KB/s per direction, 1 KB = 1024 bytes (Toxiproxy's `rate`)
+
+    def __post_init__(self) -> None:
+        if self.kind not in TOXIC_KINDS:
+            raise ValueError(f"unknown toxic kind {self.kind!r}; expected one of {sorted(TOXIC_KINDS)}")
+        if not 0.0 <= self.toxicity <= 1.0:
+            raise ValueError(f"toxicity must be between 0 and 1, got {self.toxicity}")
+        for field in ("timeout_ms", "latency_ms", "jitter_ms", "rate_kbps"):
+            if getattr(self, field) < 0:
+                raise ValueError(f"{field} must not be negative, got {getattr(self, field)}")
+        if self.kind == "bandwidth" and self.rate_kbps <= 0:
+            raise ValueError("a bandwidth toxic needs rate_kbps > 0")
+
+
+@dataclass
+class ProxyStats:
+    """Counters of one proxy; `affected` restarts at 0 each time a fault is applied."""
+
+    connections: int = 0  # accepted client connections, total
+    active: int = 0  # currently open
+    bytes_up: int = 0  # client -> upstream, forwarded
+    bytes_down: int = 0  # upstream -> client, forwarded
+    cut: int = 0  # existing connections closed because a fault started
+    affected: int = 0  # connections the current/last toxic applied to
+    upstream_errors: int = 0  # connections whose upstream could not be reached
+
+    def snapshot(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def affects(rng: random.Random, toxicity: float) -> bool:
+    """Whether a toxic applies to one connection: true with probability `toxicity`."""
+    return rng.random() < toxicity
+
+
+def chunk_delay(toxic: Toxic, rng: random.Random) -> float:
+    """Seconds a latency toxic holds one chunk: latency_ms plus uniform jitter in [-jitter_ms, +jitter_ms], never negative."""
+    if toxic.kind != "latency":
+        return 0.0
+    jitter = rng.uniform(-toxic.jitter_ms, toxic.jitter_ms) if toxic.jitter_ms else 0.0
+    return max(0.0, toxic.latency_ms + jitter) / 1000.0
+
+
+def bandwidth_delay(nbytes: int, rate_kbps: int) -> float:
+    """Seconds that sending `nbytes` takes at `rate_kbps` KB/s (1 KB = 1024 bytes)."""
+    if rate_kbps <= 0:
+        raise ValueError("rate_kbps must be positive")
+    return nbytes / (rate_kbps * 1024)
+
+
+def bandwidth_slices(data: bytes, rate_kbps: int) -> list[bytes]:
+    """`data` cut into pieces of at most one slice's worth of bytes, so a large chunk trickles out."""
+    size = max(1, int(rate_kbps * 1024 * _BANDWIDTH_SLICE_S))
+    return [data[i : i + size] for i in range(0, len(data), size)] or [data]
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            # linger on with a zero timeout turns the close into an RST instead of a FIN
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    """Flush what is still buffered (briefly), then close; a peer that stopped reading just gets dropped."""
+    try:
+        with contextlib.suppress(OSError, TimeoutError):
+            writer.transport.set_write_buffer_limits(0)
+            await asyncio.wait_for(writer.drain(), _CLOSE_GRACE_S)
+    finally:
+        # abort(), unlike close(), never waits on the buffer and is a no-op on a transport already lost
+        writer.transport.abort()
+
+
+async def _discard(reader: asyncio.StreamReader) -> None:
+    with contextlib.suppress(OSError):
+        while await reader.read(_READ_SIZE):
+            pass
+
+
+class FaultProxy:
+    """A TCP proxy in front of one upstream; see the module docstring."""
+
+    def __init__(
+        self, name: str, upstream_host: str, upstream_port: int, *, listen_host: str = "127.0.0.1", listen_port: int = 0, seed: int | None = None
+    ) -> None:
+        self.name = name
+        self.upstream_host = upstream_host
+        self.upstream_port = upstream_port
+        self.listen_host = listen_host
+        self.stats = ProxyStats()
+        self._port = listen_port
+        self._rng = random.Random(seed)
+        self._toxic: Toxic | None = None
+        self._server: asyncio.Server | None = None
+        self._running = False
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}  # task -> its client's writer
+        self._held: set[asyncio.Task[None]] = set()  # connections a timeout/reset_peer toxic is holding
+
+    def __repr__(self) -> str:
+        return f"FaultProxy({self.name!r}, :{self._port} -> {self.upstream_host}:{self.upstream_port}, toxic={self._toxic})"
+
+    @property
+    def port(self) -> int:
+        return self._port
+
+    @property
+    def toxic(self) -> Toxic | None:
+        return self._toxic
+
+    async def start(self) -> int:
+        if not self._running:
+            self._running = True
+            if self._toxic is None or self._toxic.kind != "down":
+                await self._listen()
+        return self._port
+
+    async def stop(self) -> None:
+        self._running = False
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        await self._cut(list(self._connections))
+        if server is not None:
+            await server.wait_closed()
+
+    async def __aenter__(self) -> FaultProxy:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    async def apply(self, toxic: Toxic) -> None:
+        """Cut the existing connections, then let `toxic` govern new ones (replacing any active toxic)."""
+        self._toxic = toxic
+        self.stats.affected = 0
+        existing = list(self._connections)  # taken before any await: later accepts already meet `toxic`
+        server = None
+        if toxic.kind == "down":
+            server, self._server = self._server, None
+            if server is not None:
+                server.close()
+        await self._cut(existing, count=True)
+        if server is not None:
+            await server.wait_closed()
+        elif self._running and self._server is None:
+            await self._listen()
+
+    async def remove(self) -> None:
+        """Back to a clean pass-through: re-listen after `down`, close connections held by timeout/reset_peer."""
+        self._toxic = None
+        if self._running and self._server is None:
+            await self._listen()
+        await self._cut(list(self._held))
+
+    @contextlib.asynccontextmanager
+    async def fault(self, toxic: Toxic) -> AsyncIterator[ProxyStats]:
+        await self.apply(toxic)
+        try:
+            yield self.stats
+        finally:
+            await self.remove()
+
+    async def probe_refused(self) -> bool:
+        """True when a fresh connection to the proxy's port is refused (a probe that gets in counts as a connection)."""
+        host = "127.0.0.1" if self.listen_host in ("", "0.0.0.0", "::") else self.listen_host
+        try:
+            _, writer = await asyncio.wait_for(asyncio.open_connection(host, self._port), _PROBE_TIMEOUT_S)
+        except ConnectionRefusedError:
+            return True
+        except (OSError, TimeoutError):
+            return False
+        await _close(writer)
+        return False
+
+    async def _listen(self) -> None:
+        self._server = await asyncio.start_server(self._on_accept, self.listen_host, self._port, reuse_address=True)
+        self._port = self._server.sockets[0].getsockname()[1]
+
+    async def _cut(self, tasks: list[asyncio.Task[None]], *, count: bool = False) -> None:
+        writers = [self._connections[t] for t in tasks if t in self._connections]
+        for task in tasks:
+            if not task.done() and not task.cancelling():
+                task.cancel()
+                if count:
+                    self.stats.cut += 1
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for writer in writers:  # a task cancelled before its first step never ran its cleanup
+            writer.transport.abort()
+
+    def _on_accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        toxic = self._toxic
+        if toxic is not None and toxic.kind != "down" and affects(self._rng, toxic.toxicity):
+            self.stats.affected += 1
+        else:
+            toxic = None
+        self.stats.connections += 1
+        self.stats.active += 1
+        task = asyncio.get_running_loop().create_task(self._serve(reader, writer, toxic), name=f"{self.name}-connection")
+        self._connections[task] = writer
+        if toxic is not None and toxic.kind in ("timeout", "reset_peer"):
+            self._held.add(task)
+        task.add_done_callback(self._forget)
+
+    def _forget(self, task: asyncio.Task[None]) -> None:
+        self._connections.pop(task, None)
+        self._held.discard(task)
+        self.stats.active -= 1
+        if not task.cancelled() and (error := task.exception()) is not None:
+            _log.warning("%s: connection handler failed: %r", self.name, error)
+
+    async def _serve(self, client_reader: asyncio.StreamReader, client: asyncio.StreamWriter, toxic: Toxic | None) -> None:
+        """One client connection, start to end; `toxic` is the toxic it was chosen for, if any."""
+        upstream: asyncio.StreamWriter | None = None
+        graceful = True  # False when cut: drop at once instead of flushing
+        try:
+            try:
+                upstream_reader, upstream = await asyncio.wait_for(
+                    asyncio.open_connection(self.upstream_host, self.upstream_port), _CONNECT_TIMEOUT_S
+                )
+            except (OSError, TimeoutError):
+                self.stats.upstream_errors += 1
+                return
+            if toxic is not None and toxic.kind in ("timeout", "reset_peer"):
+                await self._hold(client_reader, upstream_reader, toxic)
+                if toxic.kind == "reset_peer":
+                    graceful = False
+                    _reset(client)
+                return
+            try:
+                async with asyncio.TaskGroup() as group:
+                    group.create_task(self._forward(client_reader, upstream, toxic, upstream=True))
+                    group.create_task(self._forward(upstream_reader, client, toxic, upstream=False))
+            except* OSError:
+                pass  # either peer went away mid-stream; the connection is over
+        except asyncio.CancelledError:
+            graceful = False
+            raise
+        finally:
+            for writer in filter(None, (client, upstream)):
+                if graceful:
+                    await _close(writer)
+                else:
+                    writer.transport.abort()
+
+    async def _hold(self, client_reader: asyncio.StreamReader, upstream_reader: asyncio.StreamReader, toxic: Toxic) -> None:
+        """Swallow data both ways until the client leaves or the toxic's timeout passes (0 with `timeout`: until cut)."""
+        seconds = toxic.timeout_ms / 1000 if toxic.timeout_ms or toxic.kind == "reset_peer" else None
+        if seconds == 0:
+            return
+        upstream_drain = asyncio.create_task(_discard(upstream_reader))
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(_discard(client_reader), seconds)
+        finally:
+            upstream_drain.cancel()
+            await asyncio.gather(upstream_drain, return_exceptions=True)
+
+    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, toxic: Toxic | None, *, upstream: bool) -> None:
+        """Copy one direction. A separate reader task stamps each chunk on arrival, so latency is added once per
+        chunk (not accumulated) while this single writer keeps the chunks in order."""
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_QUEUED_CHUNKS)
+
+        async def read_side() -> None:
+            while chunk := await reader.read(_READ_SIZE):
+                await queue.put((loop.time(), chunk))
+            await queue.put(None)
+
+        async with asyncio.TaskGroup() as group:
+            group.create_task(read_side())
+            while (item := await queue.get()) is not None:
+                arrived, chunk = item
+                shaping = toxic if toxic is not None and self._toxic is toxic else None  # remove() lifts it from live links
+                if shaping is not None and shaping.kind == "latency":
+                    await asyncio.sleep(max(0.0, arrived + chunk_delay(shaping, self._rng) - loop.time()))
+                rate = shaping.rate_kbps if shaping is not None and shaping.kind == "bandwidth" else 0
+                for piece in bandwidth_slices(chunk, rate) if rate else [chunk]:
+                    if rate:
+                        await asyncio.sleep(bandwidth_delay(len(piece), rate))
+                    writer.write(piece)
+                    await writer.drain()
+                    if upstream:
+                        self.stats.bytes_up += len(piece)
+                    else:
+                        self.stats.bytes_down += len(piece)
+            if writer.can_write_eof():
+                writer.write_eof()
