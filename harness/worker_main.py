@@ -2,6 +2,7 @@
 
 Reads its spec from READINESS_WORKER_SPEC (JSON of PythonWorkerSpec), connects with TEMPORAL_* variables,
 exposes SDK metrics on READINESS_METRICS_PORT and polls TEMPORAL_TASK_QUEUE as READINESS_WORKER_IDENTITY.
+With READINESS_ACTIVITY_FAULTS set, the harness's activity-fault interceptor is installed on the client.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import inspect
 import os
 import signal
 import sys
+from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
@@ -21,6 +23,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker
 
 from harness.config.models import PythonWorkerSpec
+from harness.faults.activity import FAULTS_FILE_ENV, FaultInterceptor
 
 SPEC_ENV = "READINESS_WORKER_SPEC"
 METRICS_PORT_ENV = "READINESS_METRICS_PORT"
@@ -63,7 +66,9 @@ async def run() -> None:
         telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{os.environ[METRICS_PORT_ENV]}"))
     )
     options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config())
-    client = await Client.connect(**options, runtime=runtime, identity=os.environ[IDENTITY_ENV])
+    faults_file = os.environ.get(FAULTS_FILE_ENV)
+    interceptors = [FaultInterceptor(Path(faults_file))] if faults_file else []
+    client = await Client.connect(**options, runtime=runtime, identity=os.environ[IDENTITY_ENV], interceptors=interceptors)
     worker = await build_worker(spec, client, os.environ[TASK_QUEUE_ENV])
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
