@@ -11,6 +11,12 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from harness.config.models import SCENARIO_KINDS, ReadinessConfig, Scenario
+from harness.config.scenarios import (
+    NetworkFaultSpec,
+    NonRetryableScenario,
+    ScheduleToStartScenario,
+    resolve_rate,
+)
 from harness.errors import ConfigError
 
 
@@ -153,8 +159,37 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
         scenario = load_scenario(scenarios_dir / f"{name}.yaml")
         if scenario.name != name:
             raise ConfigError(f"expected name {name!r} to match the file name", file=str(scenarios_dir / f"{name}.yaml"), key_path="name")
+        _check_references(scenario, config, scenarios_dir / f"{name}.yaml")
         scenarios.append(scenario)
     return RunPlan(config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios))
+
+
+def _check_references(scenario: Scenario, config: ReadinessConfig, path: Path) -> None:
+    """What a scenario names must exist in the config: the faulted dependency, the rates it is relative to."""
+    fault = getattr(scenario, "fault", None)
+    dependencies = [d.name for d in config.dependencies]
+    if isinstance(fault, NetworkFaultSpec) and fault.dependency not in dependencies:
+        raise ConfigError(
+            f"no dependency named {fault.dependency!r} in the config (declared: {', '.join(dependencies) or 'none'})",
+            file=str(path), key_path="fault.dependency",
+        )
+    expected, peak = (config.load.expected_rate, config.load.peak_rate) if config.load else (None, None)
+    rates = [("rate", getattr(scenario, "rate", None))]
+    rates += [(f"stages[{i}].rate", stage.rate) for i, stage in enumerate(getattr(scenario, "stages", []))]
+    if isinstance(scenario, ScheduleToStartScenario) and not scenario.stages:
+        rates.append(("load_factor", "peak"))
+    for key, rate in rates:
+        if rate is None:
+            continue
+        try:
+            resolve_rate(rate, expected, peak)
+        except ValueError as exc:
+            raise ConfigError(f"{exc} (add `load: {{expected_rate: N, peak_rate: N}}` to the config)", file=str(path), key_path=key) from None
+    if isinstance(scenario, NonRetryableScenario) and not (scenario.error_types or config.retry.business_errors):
+        raise ConfigError(
+            "no business error types to raise: list them here or under `retry.business_errors` in the config",
+            file=str(path), key_path="error_types",
+        )
 
 
 def validate_file(path: Path) -> str:

@@ -2,56 +2,22 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    WithJsonSchema,
-    model_validator,
+from pydantic import Field, model_validator
+
+from harness.config.scenarios import SCENARIO_KINDS, Scenario, WorkerRestartScenario
+from harness.config.types import (
+    MAX_DURATION_S,
+    Duration,
+    Identifier,
+    ImportPath,
+    Strict,
+    parse_duration,
 )
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
-MAX_DURATION_S = 365 * 24 * 3600.0
-_UNIT_SECONDS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
-
-
-def parse_duration(value: Any) -> float:
-    """'500ms', '30s', '2m', '1h' or a bare number of seconds -> seconds (float)."""
-    if isinstance(value, bool):
-        raise ValueError("expected a duration such as '30s', '2m' or a number of seconds")
-    if isinstance(value, (int, float)):
-        seconds = float(value)
-    elif isinstance(value, str) and (match := _DURATION.match(value)):
-        seconds = float(match.group(1)) * _UNIT_SECONDS[match.group(2)]
-    else:
-        raise ValueError("expected a duration such as '30s', '2m' or a number of seconds")
-    if not 0 <= seconds <= MAX_DURATION_S:  # also rejects NaN and infinity
-        raise ValueError("expected a duration between 0 and 365 days")
-    return seconds
-
-
-Duration = Annotated[
-    float,
-    BeforeValidator(parse_duration),
-    WithJsonSchema(
-        {"anyOf": [{"type": "number", "minimum": 0}, {"type": "string", "pattern": r"^\d+(\.\d+)?(ms|s|m|h)?$"}]}
-    ),
-]
-ImportPath = Annotated[
-    str,
-    Field(pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$", description="module.path:attribute"),
-]
-Identifier = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=64)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+__all__ = ["SCENARIO_KINDS", "MAX_DURATION_S", "Scenario", "WorkerRestartScenario", "parse_duration"]
 
 class AppConfig(Strict):
     name: Identifier = Field(description="Name of the app under test, shown in reports.")
@@ -112,12 +78,49 @@ class WorkerConfig(Strict):
 
 
 class DependencyConfig(Strict):
-    """A process the app depends on (e.g. a payment service), started before the workers."""
+    """Something the app calls (e.g. a payment service): a process the harness starts, or an address it already
+    listens on. Workers always reach it through the harness's fault proxy, so scenarios can take it down."""
 
     name: Identifier
-    command: list[str] = Field(min_length=1, description="`{python}` and `{port}` are substituted.")
+    command: list[str] | None = Field(None, min_length=1, description="`{python}` and `{port}` are substituted.")
+    upstream: str | None = Field(
+        None, pattern=r"^[^\s:\[\]]+:\d+$", description="host:port of a dependency that is already running, instead of `command`."
+    )
     env_var: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$", description="Variable through which workers get the URL.")
-    url: str = Field("http://127.0.0.1:{port}", description="What workers receive; `{port}` is substituted.")
+    url: str = Field("http://127.0.0.1:{port}", description="What workers receive; `{port}` is the fault proxy's port.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> DependencyConfig:
+        if (self.command is None) == (self.upstream is None):
+            raise ValueError("give exactly one of `command` or `upstream`")
+        return self
+
+
+class LoadExpectations(Strict):
+    """The traffic the app is expected to carry in production; load scenarios are sized from it."""
+
+    expected_rate: float = Field(gt=0, le=10000, description="Workflow starts per second on a normal day.")
+    peak_rate: float = Field(gt=0, le=10000, description="Workflow starts per second at the busiest expected moment.")
+
+    @model_validator(mode="after")
+    def _peak_is_higher(self) -> LoadExpectations:
+        if self.peak_rate < self.expected_rate:
+            raise ValueError("peak_rate must be at least expected_rate")
+        return self
+
+
+class RetryRules(Strict):
+    """What `retry.policy` holds every activity's effective retry policy to."""
+
+    business_errors: list[str] = Field(
+        default_factory=list,
+        description="Error types that retrying can never fix (e.g. PaymentDeclined): every activity type that retries "
+        "must list them as non-retryable.",
+    )
+    min_backoff_coefficient: float = Field(2.0, ge=1)
+    max_start_to_close_without_heartbeat: Duration = Field(
+        60.0, gt=0, description="A longer start-to-close timeout needs a heartbeat timeout, or a crash is noticed that late."
+    )
 
 
 class WorkloadConfig(Strict):
@@ -146,6 +149,8 @@ class ReadinessConfig(Strict):
     scenarios: list[Identifier] = Field(default_factory=lambda: ["worker-restart"], min_length=1)
     scenarios_dir: Path = Path("scenarios")
     audit: AuditConfig = Field(default_factory=AuditConfig, description="The static determinism audit of the workflow code.")
+    load: LoadExpectations | None = Field(None, description="Expected and peak rates; needed by scenarios with relative rates.")
+    retry: RetryRules = Field(default_factory=RetryRules)
 
     @model_validator(mode="after")
     def _unique_names(self) -> ReadinessConfig:
@@ -154,22 +159,3 @@ class ReadinessConfig(Strict):
             if duplicates:
                 raise ValueError(f"{label} names must be unique, repeated: {', '.join(duplicates)}")
         return self
-
-
-class WorkerRestartScenario(Strict):
-    """Start workflows, SIGKILL every worker mid-flight, restart, wait, replay every history."""
-
-    name: Identifier
-    kind: Literal["worker_restart"]
-    description: str = ""
-    workflows: int = Field(6, ge=1, le=1000, description="How many workflows to start.")
-    kill_signal: Literal["SIGKILL", "SIGTERM", "SIGINT"] = "SIGKILL"
-    mid_flight_timeout: Duration = Field(
-        30.0, gt=0, description="How long to wait for every workflow to have made progress before the kill."
-    )
-    restart_after: Duration = Field(1.0, description="Pause between the confirmed kill and the restart.")
-    completion_timeout: Duration = Field(120.0, gt=0, description="Deadline for every workflow to close after restart.")
-
-
-SCENARIO_KINDS: dict[str, type[Strict]] = {"worker_restart": WorkerRestartScenario}
-Scenario = WorkerRestartScenario
