@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from prometheus_client.parser import text_string_to_metric_families
 
 from harness.observe.model import MetricSample
 
+_SAMPLE_NAME = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)[{\s]", re.MULTILINE)
+
 
 def parse(text: str, *, worker: str, phase: str) -> tuple[MetricSample, ...]:
+    """Samples named exactly as the worker exports them: prometheus_client's parser adds `_total` to every
+    counter sample, which would hide whether the worker uses the suffix (and alerts must match what it exports)."""
+    exported = set(_SAMPLE_NAME.findall(text))
+
+    def as_exported(name: str) -> str:
+        bare = name.removesuffix("_total")
+        return bare if name not in exported and bare in exported else name
+
     return tuple(
-        MetricSample(worker, phase, sample.name, tuple(sorted(sample.labels.items())), float(sample.value))
+        MetricSample(worker, phase, as_exported(sample.name), tuple(sorted(sample.labels.items())), float(sample.value))
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     )

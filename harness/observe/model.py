@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
+
+from harness.observe.activities import ActivityRecord, TaskLatency
 
 
 @dataclass(frozen=True)
@@ -95,3 +98,89 @@ class RestartObservations:
     metrics: tuple[MetricSample, ...] = field(default=())
     drain_deadline_hit: bool = False
     """True when some workflow was still open at the completion deadline."""
+
+
+@dataclass(frozen=True)
+class FaultRecord:
+    """One fault the scenario applied, and whether it was seen to take effect."""
+
+    kind: str
+    """e.g. `network:down` or `activity:fail`."""
+    target: str
+    """The dependency or activity type."""
+    started_at: float
+    ended_at: float
+    """Epoch seconds: when the fault was applied and removed."""
+    confirmed: bool
+    evidence: dict[str, Any] = field(default_factory=dict)
+    """Proxy counters or interceptor injection counts behind `confirmed`."""
+
+
+@dataclass(frozen=True)
+class BacklogSample:
+    """Approximate task-queue backlog (DescribeTaskQueue stats) at one moment."""
+
+    at: float
+    workflow: int
+    activity: int
+
+
+@dataclass(frozen=True)
+class LoadSummary:
+    """What Locust reported for the scenario's load (its own stats), plus the rate it was asked for."""
+
+    target_rate: float
+    """Starts per second the stages asked for at their highest (0 for a users-only shape)."""
+    mean_target_rate: float
+    """Starts per second the stages asked for on average over the run (0 when a stage is users-based)."""
+    started: int
+    requests: int
+    failures: int
+    achieved_rate: float
+    """Workflows started per second over the stages' duration."""
+    start_p50_ms: float
+    start_p99_ms: float
+    duration_s: float
+    locust_workers: int
+    started_at: float
+    ended_at: float
+
+
+@dataclass(frozen=True)
+class LoadObservations:
+    """What a load scenario (retry outage, schedule-to-start) saw."""
+
+    scenario: str
+    workflows: tuple[WorkflowRecord, ...]
+    activities: tuple[ActivityRecord, ...]
+    latencies: tuple[TaskLatency, ...]
+    load: LoadSummary
+    backlog: tuple[BacklogSample, ...] = ()
+    metrics: tuple[MetricSample, ...] = ()
+    """Scrapes of the workers' SDK metrics, phase `before` and `after` the load."""
+    fault: FaultRecord | None = None
+    drain_deadline_hit: bool = False
+    workers: int = 0
+    """Worker processes serving the task queue."""
+
+
+@dataclass(frozen=True)
+class NonRetryableCase:
+    """One workflow in which the activity raised a business error."""
+
+    error_type: str
+    workflow_id: str
+    attempts: int
+    """Attempts the activity made (from history, or from the pending activity when it was still retrying)."""
+    outcome: str
+    retry_state: str = ""
+    history_file: str | None = None
+
+
+@dataclass(frozen=True)
+class NonRetryableObservations:
+    scenario: str
+    activity: str
+    cases: tuple[NonRetryableCase, ...]
+    injections: int
+    """Attempts the fault interceptor raised the error in."""

@@ -100,6 +100,9 @@ def test_metrics_parse_and_total_handle_both_counter_namings():
     assert total(samples, "temporal_workflow_completed") == 5
     assert total(samples, "temporal_request_latency_count") == 4
     assert total(samples, "absent") == 0
+    names = {s.name for s in samples}  # as exported, although the parser adds _total to counters
+    assert "temporal_workflow_task_execution_failed" in names and "temporal_workflow_completed_total" in names
+    assert "temporal_workflow_task_execution_failed_total" not in names
 
 
 def test_render_input_substitutes_index_everywhere():

@@ -1,0 +1,211 @@
+"""Failure mode: retry storms when a dependency goes down, and business errors that burn the retry budget.
+
+- `retry.policy`: every activity type's effective retry policy and timeouts, read from ActivityTaskScheduled
+  (so it holds for workers in any SDK language).
+- `retry.outage`: what the retries did to the dependency during and after an outage.
+- `retry.non_retryable`: a business error must fail on attempt 1.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from harness.config.models import RetryRules
+from harness.config.scenarios import OutageThresholds
+from harness.observe.activities import ActivityRecord, RetryPolicyView, attempt_times
+from harness.observe.figures import peak_rate, rate
+from harness.observe.model import LoadObservations, NonRetryableObservations
+from harness.scorecard.model import CheckResult, Status
+
+POLICY_ID, OUTAGE_ID, NON_RETRYABLE_ID = "retry.policy", "retry.outage", "retry.non_retryable"
+FAILURE_MODE = "retry storms when a dependency goes down"
+
+
+def _result(check_id: str, scenario: str, status: Status, summary: str, evidence: dict, remediation: str = "") -> CheckResult:
+    return CheckResult(
+        id=check_id, scenario=scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
+        evidence=evidence, remediation=remediation if status != Status.PASS else "",
+    )
+
+
+def _seconds(value: float) -> str:
+    return "none" if value == 0 else f"{value:g}s"
+
+
+def policy_problems(policy: RetryPolicyView, record: ActivityRecord, rules: RetryRules) -> list[str]:
+    problems = []
+    if policy.maximum_attempts == 0 and record.schedule_to_close_s == 0:
+        problems.append("unlimited attempts and no schedule-to-close timeout: it retries for as long as the workflow lives")
+    if policy.maximum_attempts != 1 and policy.backoff_coefficient < rules.min_backoff_coefficient:
+        problems.append(f"backoff coefficient {policy.backoff_coefficient:g} is below {rules.min_backoff_coefficient:g}")
+    if rules.business_errors and policy.maximum_attempts != 1 and not policy.non_retryable_error_types:
+        problems.append(f"no non-retryable error types, though the app has business errors ({', '.join(rules.business_errors)})")
+    if record.start_to_close_s > rules.max_start_to_close_without_heartbeat and record.heartbeat_s == 0:
+        problems.append(
+            f"start-to-close {record.start_to_close_s:g}s without a heartbeat timeout: a crashed worker is noticed only then"
+        )
+    return problems
+
+
+def retry_policy(obs: LoadObservations, rules: RetryRules) -> CheckResult:
+    by_type: dict[str, dict[tuple, list[ActivityRecord]]] = defaultdict(lambda: defaultdict(list))
+    for record in obs.activities:
+        key = (record.policy, record.schedule_to_close_s, record.start_to_close_s, record.heartbeat_s)
+        by_type[record.activity_type][key].append(record)
+    rows, failing = [], []
+    for activity_type in sorted(by_type):
+        for (policy, *_), records in by_type[activity_type].items():
+            problems = policy_problems(policy, records[0], rules)
+            rows.append({
+                "activity_type": activity_type,
+                "scheduled": len(records),
+                "max_attempts": policy.maximum_attempts or "unlimited",
+                "initial_interval": _seconds(policy.initial_interval_s),
+                "backoff": policy.backoff_coefficient,
+                "max_interval": _seconds(policy.maximum_interval_s),
+                "non_retryable": ", ".join(policy.non_retryable_error_types) or "none",
+                "schedule_to_close": _seconds(records[0].schedule_to_close_s),
+                "start_to_close": _seconds(records[0].start_to_close_s),
+                "heartbeat": _seconds(records[0].heartbeat_s),
+                "problems": "; ".join(problems) or "ok",
+            })
+            if problems:
+                failing.append(f"{activity_type}: {problems[0]}")
+    evidence = {"activity_types": len(by_type), "policies": rows}
+    if not rows:
+        return _result(POLICY_ID, obs.scenario, Status.NO_DATA, "No activity was scheduled, so no retry policy was seen.", evidence)
+    if failing:
+        return _result(
+            POLICY_ID, obs.scenario, Status.FAIL,
+            f"{len(failing)} of {len(rows)} activity retry policies are unsafe: {'; '.join(failing[:3])}.", evidence,
+            "Give every activity an explicit RetryPolicy: maximum_attempts or a schedule_to_close_timeout so retrying ends, "
+            f"backoff_coefficient >= {rules.min_backoff_coefficient:g} so retries thin out during an outage, "
+            "non_retryable_error_types for business errors, and a heartbeat_timeout (with activity.heartbeat()) on long activities.",
+        )
+    return _result(
+        POLICY_ID, obs.scenario, Status.PASS,
+        f"All {len(rows)} retry policies of {len(by_type)} activity types are bounded, back off and declare business errors.",
+        evidence,
+    )
+
+
+def _hit_by_fault(record: ActivityRecord, start: float, end: float) -> bool:
+    """The activity was in progress (scheduled, not yet closed) at some moment of the fault window."""
+    return record.scheduled_at < end and (record.closed_at is None or record.closed_at > start)
+
+
+def retry_outage(obs: LoadObservations, thresholds: OutageThresholds) -> CheckResult:
+    fault = obs.fault
+    evidence: dict = {"fault": {**(fault.evidence if fault else {}), "confirmed": bool(fault and fault.confirmed)}}
+    if fault is None or not fault.confirmed:
+        return _result(
+            OUTAGE_ID, obs.scenario, Status.NO_DATA,
+            "The fault was not seen to take effect, so the outage was not tested.", evidence,
+            "Check that the app reaches the dependency through the harness's proxy (the URL in its environment variable) "
+            "and see journal.json for the fault's counters.",
+        )
+    start, end, load_start = fault.started_at, fault.ended_at, obs.load.started_at
+    failed_types = {r.activity_type for r in obs.activities if _hit_by_fault(r, start, end) and (r.attempts > 1 or r.outcome != "completed")}
+    hit = [r for r in obs.activities if r.activity_type in failed_types and _hit_by_fault(r, start, end)]
+    if not hit:
+        return _result(
+            OUTAGE_ID, obs.scenario, Status.NO_DATA,
+            "No activity failed or retried during the fault window: the outage never reached the app.", evidence,
+            "Make sure the load keeps calling the dependency during the window (raise `rate` or `outage`).",
+        )
+    attempts = [t for r in obs.activities if r.activity_type in failed_types for t in attempt_times(r)]
+    before = rate(attempts, load_start, start)
+    window = thresholds.burst_window
+    peak, peak_at = peak_rate(attempts, start, end + window, window)
+    burst = rate(attempts, end, end + window)
+    closed = [r.closed_at for r in hit if r.closed_at is not None]
+    drain = None if len(closed) < len(hit) else max(0.0, max(closed) - end)
+    failed_workflows = [w for w in obs.workflows if w.status in ("FAILED", "TIMED_OUT")]
+    amplification = sum(r.attempts for r in hit) / len(hit)
+    storm = peak / before if before > 0 else None
+    evidence.update({
+        "faulted_activity_types": sorted(failed_types),
+        "outage_s": round(end - start, 1),
+        "attempts_per_s_before": round(before, 2),
+        "attempts_per_s_during": round(rate(attempts, start, end), 2),
+        "attempts_per_s_after": round(rate(attempts, end, obs.load.ended_at), 2),
+        "attempts_per_s_burst_after_restore": round(burst, 2),
+        "peak_attempts_per_s": round(peak, 2),
+        "peak_at_s_into_outage": round(peak_at - start, 1),
+        "storm_factor": None if storm is None else round(storm, 2),
+        "activities_hit": len(hit),
+        "retry_amplification": round(amplification, 2),
+        "workflows_failed": len(failed_workflows),
+        "drain_after_restore_s": None if drain is None else round(drain, 1),
+        "peak_backlog_workflow_tasks": max((b.workflow for b in obs.backlog), default=None),
+        "peak_backlog_activity_tasks": max((b.activity for b in obs.backlog), default=None),
+        "attempt_times": "reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)",
+        "attempts_per_second": _series(attempts, load_start, obs.load.ended_at + window),
+    })
+    if storm is None:
+        return _result(
+            OUTAGE_ID, obs.scenario, Status.NO_DATA, "No attempts were measured before the outage, so there is no baseline to compare.",
+            evidence, "Lengthen `baseline` so steady load is measured before the fault.",
+        )
+    problems = []
+    if storm > thresholds.max_storm_factor:
+        problems.append(f"attempts peaked at {storm:.1f}x the normal rate (limit {thresholds.max_storm_factor:g}x)")
+    if amplification > thresholds.max_amplification:
+        problems.append(f"{amplification:.1f} attempts per activity hit by the outage (limit {thresholds.max_amplification:g})")
+    if len(failed_workflows) > thresholds.max_failed_workflows:
+        problems.append(f"{len(failed_workflows)} workflows failed (limit {thresholds.max_failed_workflows})")
+    if drain is None:
+        problems.append(f"{len(hit) - len(closed)} activities hit by the outage never completed")
+    elif drain > thresholds.max_drain:
+        problems.append(f"recovery took {drain:.0f}s after restore (limit {thresholds.max_drain:g}s)")
+    figures = (
+        f"{len(hit)} activities ({', '.join(sorted(failed_types))}) hit by a {end - start:.0f}s outage: "
+        f"{before:.1f} attempts/s before, peak {peak:.1f}/s ({storm:.1f}x), {amplification:.1f} attempts each, "
+        f"{len(failed_workflows)} workflows failed, recovered {'never' if drain is None else f'{drain:.0f}s'} after restore"
+    )
+    if problems:
+        evidence["failed_workflows"] = [{"workflow_id": w.workflow_id, "message": (w.failure_message or "")[:200]} for w in failed_workflows[:10]]
+        return _result(
+            OUTAGE_ID, obs.scenario, Status.FAIL, f"{figures}: {'; '.join(problems)}.", evidence,
+            "Back off harder so retries thin out while the dependency is down (a longer initial_interval and a backoff_coefficient "
+            "of 2-3 with maximum_interval of a minute or more), bound retries with a schedule_to_close_timeout that outlasts the "
+            "outages you expect, and cap the calls to a fragile dependency (a dedicated task queue with "
+            "max_task_queue_activities_per_second).",
+        )
+    return _result(OUTAGE_ID, obs.scenario, Status.PASS, figures + ".", evidence)
+
+
+def _series(times: list[float], start: float, end: float) -> list[dict]:
+    """Attempts per whole second since the load started, for charts."""
+    buckets = [0] * max(0, int(end - start) + 1)
+    for t in times:
+        if start <= t < end:
+            buckets[int(t - start)] += 1
+    return [{"t": i, "attempts": n} for i, n in enumerate(buckets)]
+
+
+def non_retryable(obs: NonRetryableObservations) -> CheckResult:
+    rows = [
+        {"error_type": c.error_type, "workflow_id": c.workflow_id, "attempts": c.attempts, "outcome": c.outcome,
+         "retry_state": c.retry_state, "history": c.history_file or ""}
+        for c in obs.cases
+    ]
+    evidence = {"activity": obs.activity, "injections": obs.injections, "cases": rows}
+    result = lambda status, summary, fix="": _result(NON_RETRYABLE_ID, obs.scenario, status, summary, evidence, fix)  # noqa: E731
+    retried = [c for c in obs.cases if c.attempts > 1]
+    if retried:
+        types = sorted({c.error_type for c in retried})
+        return result(
+            Status.FAIL,
+            f"{obs.activity} retried business errors it can never recover from: {', '.join(types)} "
+            f"(up to {max(c.attempts for c in retried)} attempts).",
+            f"Add {', '.join(types)} to the retry policy's non_retryable_error_types for {obs.activity} (or raise them with "
+            "ApplicationError(non_retryable=True)), so the workflow learns at once instead of burning its retry budget.",
+        )
+    if obs.injections == 0 or not obs.cases or any(c.attempts == 0 for c in obs.cases):
+        return result(
+            Status.NO_DATA, f"The business error was not raised in every workflow: {obs.activity} did not run in some of them.",
+            f"Check that the workload's workflow calls {obs.activity} and that its workers are Python workers started by the harness.",
+        )
+    types = sorted({c.error_type for c in obs.cases})
+    return result(Status.PASS, f"{obs.activity} failed on attempt 1 for every business error ({', '.join(types)}), in {len(rows)} workflows.")
