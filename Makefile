@@ -26,6 +26,7 @@ unit: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.replay
+	$(BIN)/python -m benchmarks.load
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis

@@ -1,24 +1,38 @@
-"""Start the app's dependencies (e.g. a payment service) as supervised processes before the workers."""
+"""Start the app's dependencies (e.g. a payment service) before the workers, each behind a fault proxy.
+
+Workers always reach a dependency through the harness's TCP fault proxy (its port is what `{port}` in the
+URL means), so any scenario can take the dependency down without touching the app.
+"""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from harness import processes
 from harness.config.models import DependencyConfig
 from harness.errors import ProcessError
+from harness.faults.proxy import FaultProxy
 
 READY_TIMEOUT_S = 20.0
 
 
+@dataclass(frozen=True)
+class Dependencies:
+    env: dict[str, str] = field(default_factory=dict)
+    """Variables that point workers at the dependencies (through their proxies)."""
+    proxies: dict[str, FaultProxy] = field(default_factory=dict)
+    """{dependency name: its fault proxy}."""
+
+
 @asynccontextmanager
-async def running_dependency(dep: DependencyConfig, env: dict[str, str], cwd: Path, log_dir: Path) -> AsyncIterator[str]:
-    """Start one dependency on a free port, wait until it accepts connections, yield its URL; stop it on exit."""
+async def _process(dep: DependencyConfig, env: dict[str, str], cwd: Path, log_dir: Path) -> AsyncIterator[int]:
+    """Start one dependency on a free port, wait until it accepts connections, yield the port; stop it on exit."""
     port = processes.free_port()
-    argv = [part.replace("{python}", sys.executable).replace("{port}", str(port)) for part in dep.command]
+    argv = [part.replace("{python}", sys.executable).replace("{port}", str(port)) for part in dep.command or []]
     log_path = log_dir / f"dependency-{dep.name}.log"
     try:
         proc = await processes.spawn(argv, env=env, log_path=log_path, cwd=cwd)
@@ -30,7 +44,7 @@ async def running_dependency(dep: DependencyConfig, env: dict[str, str], cwd: Pa
                 f"dependency {dep.name} did not accept connections on port {port} within {READY_TIMEOUT_S:.0f}s:\n"
                 f"{processes.tail(log_path)}"
             )
-        yield dep.url.replace("{port}", str(port))
+        yield port
     finally:
         await processes.stop(proc)
 
@@ -38,10 +52,17 @@ async def running_dependency(dep: DependencyConfig, env: dict[str, str], cwd: Pa
 @asynccontextmanager
 async def running_dependencies(
     deps: list[DependencyConfig], env: dict[str, str], cwd: Path, log_dir: Path
-) -> AsyncIterator[dict[str, str]]:
-    """Start them all; yield the environment variables that point workers at them."""
+) -> AsyncIterator[Dependencies]:
+    """Start them all, each behind a proxy; yield the worker environment and the proxies. Exit stops them all."""
     async with AsyncExitStack() as stack:
-        worker_env = {}
+        running = Dependencies()
         for dep in deps:
-            worker_env[dep.env_var] = await stack.enter_async_context(running_dependency(dep, env, cwd, log_dir))
-        yield worker_env
+            if dep.upstream:
+                host, _, port_text = dep.upstream.rpartition(":")
+                port = int(port_text)
+            else:
+                host, port = "127.0.0.1", await stack.enter_async_context(_process(dep, env, cwd, log_dir))
+            proxy = await stack.enter_async_context(FaultProxy(dep.name, host, port))
+            running.proxies[dep.name] = proxy
+            running.env[dep.env_var] = dep.url.replace("{port}", str(proxy.port))
+        yield running

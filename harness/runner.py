@@ -29,12 +29,13 @@ from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
 from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
 from harness.checks.static_audit import static_audit
 from harness.config.loader import RunPlan
-from harness.config.models import EmbeddedTarget, ExistingTarget
+from harness.config.models import EmbeddedTarget, ExistingTarget, ReadinessConfig
 from harness.dependencies import running_dependencies
 from harness.errors import ConfigError
+from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
 from harness.journal import Journal, Step, now_iso
 from harness.processes import RUN_ID_ENV
-from harness.scenarios import worker_restart
+from harness.scenarios import non_retryable, retry_outage, schedule_to_start, worker_restart
 from harness.scenarios.base import ScenarioContext
 from harness.scorecard.model import CheckResult, RunInfo, ScenarioSummary, Scorecard, Status, TargetInfo
 from harness.scorecard.verdict import EXIT_CODES, decide
@@ -46,12 +47,28 @@ REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "journal.json")
 @dataclass(frozen=True)
 class ScenarioKind:
     run: Callable[[ScenarioContext, Any], Awaitable[Any]]
-    checks: tuple[tuple[str, Callable[[Any], CheckResult]], ...]
-    """(check id, pure check function of the scenario's observations)."""
+    checks: tuple[tuple[str, Callable[[Any, Any, ReadinessConfig], CheckResult]], ...]
+    """(check id, pure check function of (the scenario's observations, the scenario, the config))."""
 
 
 SCENARIO_KINDS: dict[str, ScenarioKind] = {
-    "worker_restart": ScenarioKind(worker_restart.run, ((checks.determinism.CHECK_ID, checks.restart_replay),)),
+    "worker_restart": ScenarioKind(
+        worker_restart.run, ((checks.determinism.CHECK_ID, lambda obs, _s, _c: checks.restart_replay(obs)),)
+    ),
+    "retry_outage": ScenarioKind(
+        retry_outage.run,
+        (
+            (checks.retry.OUTAGE_ID, lambda obs, scenario, _c: checks.retry_outage(obs, scenario.thresholds)),
+            (checks.retry.POLICY_ID, lambda obs, _s, config: checks.retry_policy(obs, config.retry)),
+        ),
+    ),
+    "non_retryable": ScenarioKind(
+        non_retryable.run, ((checks.retry.NON_RETRYABLE_ID, lambda obs, _s, _c: checks.non_retryable(obs)),)
+    ),
+    "schedule_to_start": ScenarioKind(
+        schedule_to_start.run,
+        ((checks.latency.CHECK_ID, lambda obs, scenario, _c: checks.schedule_to_start(obs, scenario.thresholds)),),
+    ),
 }
 
 
@@ -60,6 +77,7 @@ class RunOptions:
     out_dir: Path
     address: str | None = None
     namespace: str | None = None
+    locust_workers: int = 0
 
 
 def preflight(plan: RunPlan, options: RunOptions) -> None:
@@ -81,7 +99,7 @@ def prepare_out_dir(out_dir: Path) -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name in REPORT_FILES:
         (out_dir / name).unlink(missing_ok=True)
-    for folder in ("histories", "logs"):
+    for folder in ("histories", "logs", "load", "faults"):
         shutil.rmtree(out_dir / folder, ignore_errors=True)
 
 
@@ -141,7 +159,8 @@ async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSu
     started = time.monotonic()
     try:
         observations = await kind.run(ctx, scenario)
-        results, status, error = [check(observations) for _, check in kind.checks], "completed", None
+        results = [check(observations, scenario, ctx.plan.config) for _, check in kind.checks]
+        status, error = "completed", None
     except ConfigError:
         raise
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
@@ -177,21 +196,25 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
                 server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env)
             )
             step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
-        with journal.step("start dependencies", names=[d.name for d in plan.config.dependencies]) as step:
-            dep_env = await stack.enter_async_context(
+        with journal.step("start dependencies behind fault proxies", names=[d.name for d in plan.config.dependencies]) as step:
+            dependencies = await stack.enter_async_context(
                 running_dependencies(plan.config.dependencies, base_env, plan.app_path, log_dir)
             )
-            step.detail["env"] = dep_env
+            step.detail["env"] = dependencies.env
+        fault_switch = ActivityFaultSwitch(out_dir / "faults" / "activity-faults.json")
         supervisor = await stack.enter_async_context(
             WorkerSupervisor(
                 plan.config.workers, client=client, task_queue=plan.config.task_queue,
-                base_env={**target.worker_env(base_env), **dep_env}, app_path=plan.app_path, log_dir=log_dir,
-                run_id=run_id,
+                base_env={**target.worker_env(base_env), **dependencies.env, FAULTS_FILE_ENV: str(fault_switch.path)},
+                app_path=plan.app_path, log_dir=log_dir, run_id=run_id,
             )
         )
         with journal.step("start workers") as step:
             step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
-        ctx = ScenarioContext(client, supervisor, plan, journal, out_dir, run_id)
+        ctx = ScenarioContext(
+            client, supervisor, plan, journal, out_dir, run_id, dependencies=dependencies, faults=fault_switch,
+            load_env=target.worker_env(base_env), locust_workers=options.locust_workers,
+        )
         for scenario in plan.scenarios:
             summary, scenario_checks = await _run_scenario(ctx, scenario)
             summaries.append(summary)

@@ -12,11 +12,12 @@ with workflow.unsafe.imports_passed_through():
     from sample_workflows import activities
     from sample_workflows.models import Order, OrderResult
 
-# Bounded retries with backoff; business errors are marked non-retryable where they are raised.
+# Bounded retries that thin out fast while a dependency is down (2s, 6s, 18s, ...), and business errors that
+# are never retried.
 DEPENDENCY_RETRY = RetryPolicy(
-    initial_interval=timedelta(seconds=1),
-    backoff_coefficient=2.0,
-    maximum_interval=timedelta(seconds=30),
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=3.0,
+    maximum_interval=timedelta(seconds=60),
     maximum_attempts=8,
     non_retryable_error_types=["PaymentDeclined", "InvalidOrder"],
 )

@@ -1,6 +1,6 @@
 """A tiny local payment service: the real dependency `charge_payment` calls over HTTP.
 
-Run: python -m sample_workflows.payment_service --port 8099
+Run: python -m sample_workflows.payment_service --port 8099 [--latency-ms 200]
 POST /charges {"order_id", "amount_cents"} with an Idempotency-Key header -> 201 {"charge_id", "amount_cents"}.
 Amounts above 1,000,000 cents are declined with 402. The same key returns the first charge again.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -19,6 +20,8 @@ DECLINE_ABOVE_CENTS = 1_000_000
 class PaymentHandler(BaseHTTPRequestHandler):
     charges: dict[str, dict] = {}
     lock = threading.Lock()
+    latency_s = 0.0
+    """How long a charge takes, like a real payment API (each request has its own thread)."""
 
     def do_GET(self) -> None:  # noqa: N802 - http.server naming
         self._reply(200, {"status": "ok", "charges": len(self.charges)})
@@ -36,6 +39,7 @@ class PaymentHandler(BaseHTTPRequestHandler):
         if amount > DECLINE_ABOVE_CENTS:
             self._reply(402, {"error": f"declined: {amount} cents"})
             return
+        time.sleep(self.latency_s)
         key = self.headers.get("Idempotency-Key") or str(uuid.uuid4())
         with self.lock:
             charge = self.charges.setdefault(key, {"charge_id": f"ch_{uuid.uuid4().hex[:12]}", "amount_cents": amount})
@@ -57,7 +61,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency-ms", type=float, default=0.0, help="Time each charge takes.")
     args = parser.parse_args()
+    PaymentHandler.latency_s = args.latency_ms / 1000
     server = ThreadingHTTPServer((args.host, args.port), PaymentHandler)
     print(f"payment service listening on {args.host}:{args.port}", flush=True)
     try:

@@ -11,7 +11,15 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import __version__
-from harness.cli.common import STATUS_STYLE, address_option, console, err_console, fail, namespace_option, run_async
+from harness.cli.common import (
+    STATUS_STYLE,
+    address_option,
+    console,
+    err_console,
+    fail,
+    namespace_option,
+    run_async,
+)
 from harness.config import json_schemas, load_plan, validate_file
 from harness.config.loader import RunPlan
 from harness.errors import ConfigError
@@ -76,6 +84,10 @@ config_option = click.option(
     "--config", "config_path", type=click.Path(path_type=Path), default=Path("readiness.yaml"), show_default=True,
     help="Readiness config file.",
 )
+locust_workers_option = click.option(
+    "--locust-workers", type=click.IntRange(0, 64), default=0, show_default=True, metavar="N",
+    help="Run Locust as a master and N local worker processes (0: one process).",
+)
 scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Run only this scenario (repeatable).")
 
 
@@ -85,9 +97,12 @@ scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar
 @click.option("--out", "out_dir", type=click.Path(path_type=Path, file_okay=False), default=Path("reports/latest"), show_default=True, help="Report folder.")
 @address_option
 @namespace_option
-def run(config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: str | None, namespace: str | None) -> None:
+@locust_workers_option
+def run(
+    config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: str | None, namespace: str | None, locust_workers: int
+) -> None:
     """Run the scenarios against the app and write scorecard.json, scorecard.md and junit.xml."""
-    options = RunOptions(out_dir=out_dir, address=address, namespace=namespace)
+    options = RunOptions(out_dir=out_dir, address=address, namespace=namespace, locust_workers=locust_workers)
     card, reports = _execute(_plan(config_path, scenarios, options), options)
     print_summary(card, reports)
     sys.exit(card.exit_code)
@@ -99,10 +114,13 @@ def run(config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: s
 @click.option("--out", "corpus_dir", required=True, type=click.Path(path_type=Path, file_okay=False), help="Corpus folder to add the histories to.")
 @address_option
 @namespace_option
-def capture(config_path: Path, scenarios: tuple[str, ...], corpus_dir: Path, address: str | None, namespace: str | None) -> None:
+@locust_workers_option
+def capture(
+    config_path: Path, scenarios: tuple[str, ...], corpus_dir: Path, address: str | None, namespace: str | None, locust_workers: int
+) -> None:
     """Run the scenarios and keep every workflow history as JSON in a corpus folder, for
     `readiness replay CORPUS --workflows <next version>` before the next deploy."""
-    options = RunOptions(out_dir=corpus_dir / CAPTURE_RUN_DIR, address=address, namespace=namespace)
+    options = RunOptions(out_dir=corpus_dir / CAPTURE_RUN_DIR, address=address, namespace=namespace, locust_workers=locust_workers)
     card, _ = _execute(_plan(config_path, scenarios, options), options)
     histories = sorted((options.out_dir / "histories").glob("*.json"))
     if not histories or any(s.status != "completed" for s in card.scenarios):

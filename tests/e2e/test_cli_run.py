@@ -53,25 +53,47 @@ def port_is_free(address: str) -> bool:
 
 
 def test_good_app_is_go(tmp_path):
+    """The default config runs every scenario: the restart, the outage, the business error and 2x peak load."""
     marker = uuid.uuid4().hex
     result = run_cli("run", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 0, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
     assert card["schema_version"] == "1.0" and card["verdict"] == "GO" and card["exit_code"] == 0
-    static, check = card["checks"]
-    assert (static["id"], static["status"]) == ("determinism.static", "PASS")
-    assert check["id"] == "determinism.restart_replay" and check["status"] == "PASS"
-    evidence = check["evidence"]
+    checks = {c["id"]: c for c in card["checks"]}
+    assert list(checks) == [
+        "determinism.static", "determinism.restart_replay", "retry.outage", "retry.policy", "retry.non_retryable",
+        "latency.schedule_to_start",
+    ]
+    assert all(c["status"] == "PASS" for c in checks.values()), [(c["id"], c["summary"]) for c in card["checks"]]
+    evidence = checks["determinism.restart_replay"]["evidence"]
     assert evidence["workflows_started"] == 6 and evidence["completed"] == 6 and evidence["replay_failures"] == 0
     assert evidence["workers_killed"] == 2 and all(k["returncode"] == -9 for k in evidence["kills"])
     assert evidence["resumed_by_restarted_workers"] >= 1
+
+    outage = checks["retry.outage"]["evidence"]
+    assert outage["fault"]["confirmed"] and outage["fault"]["probe_refused"] and outage["fault"]["connections_before_fault"] > 0
+    assert outage["faulted_activity_types"] == ["charge_payment"] and outage["activities_hit"] > 10
+    assert outage["attempts_per_s_before"] > 0 and 1 < outage["storm_factor"] <= 4 and outage["retry_amplification"] > 1
+    assert outage["workflows_failed"] == 0 and outage["drain_after_restore_s"] is not None
+    policies = {row["activity_type"]: row for row in checks["retry.policy"]["evidence"]["policies"]}
+    assert set(policies) == {"reserve_inventory", "charge_payment", "ship_order"}
+    assert policies["charge_payment"]["max_attempts"] == 8 and policies["charge_payment"]["backoff"] == 3.0
+    cases = checks["retry.non_retryable"]["evidence"]["cases"]
+    assert len(cases) == 2 and all(c["attempts"] == 1 and c["retry_state"] == "NON_RETRYABLE_FAILURE" for c in cases)
+    latency = checks["latency.schedule_to_start"]["evidence"]
+    rows = {r["task"]: r for r in latency["schedule_to_start"]}
+    assert latency["target_rate_per_s"] == 6.0 and latency["workflows_started"] > 50 and latency["start_failures"] == 0
+    assert rows["workflow"]["count"] > 100 and rows["activity"]["count"] > 100 and rows["activity"]["p99_ms"] < 1000
+    assert rows["activity"]["sdk_unit"] == "ms" and latency["counter_naming"] == "no _total suffix"
+
     assert card["run"]["target"]["server_version"] and card["run"]["sdk_version"]
     assert (tmp_path / "scorecard.md").read_text().count("GO") >= 1 and (tmp_path / "junit.xml").exists()
-    assert len(list((tmp_path / "histories").glob("*.json"))) == 6
     steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
     assert all(s["status"] == "ok" for s in steps) and any(s["name"] == "SIGKILL all workers" for s in steps)
+    fault_step = next(s for s in steps if s["name"].startswith("fault "))
+    assert fault_step["detail"]["confirmed"] is True and fault_step["detail"]["probe_refused"] is True
     assert "Verdict: GO" in result.stdout
-    assert processes_with_marker(marker) == []
+    assert processes_with_marker(marker) == []  # no worker, proxy target, Locust or server process left
 
 
 def test_flawed_app_is_no_go_naming_every_workflow(tmp_path):
@@ -166,7 +188,9 @@ def test_existing_server_by_address(tmp_path):
         deadline = time.monotonic() + 60
         while port_is_free(f"127.0.0.1:{port}") and time.monotonic() < deadline:
             time.sleep(0.2)
-        result = run_cli("run", "--address", f"127.0.0.1:{port}", "--namespace", "readiness-e2e", "--out", str(tmp_path))
+        result = run_cli(
+            "run", "--scenario", "worker-restart", "--address", f"127.0.0.1:{port}", "--namespace", "readiness-e2e", "--out", str(tmp_path)
+        )
         assert result.returncode == 0, result.stdout + result.stderr
         card = json.loads((tmp_path / "scorecard.json").read_text())
         assert card["run"]["target"] == {
@@ -176,7 +200,10 @@ def test_existing_server_by_address(tmp_path):
         assert card["verdict"] == "GO" and server.poll() is None
         assert not (tmp_path / "logs" / "temporal-server.log").exists()
 
-        wrong = run_cli("run", "--address", f"127.0.0.1:{port}", "--namespace", "no-such-ns", "--out", str(tmp_path / "wrong"))
+        wrong = run_cli(
+            "run", "--scenario", "worker-restart", "--address", f"127.0.0.1:{port}", "--namespace", "no-such-ns",
+            "--out", str(tmp_path / "wrong"),
+        )
         assert wrong.returncode == 3 and "namespace no-such-ns" in wrong.stderr and "Traceback" not in wrong.stderr
     finally:
         server.terminate()

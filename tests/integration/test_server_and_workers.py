@@ -65,7 +65,8 @@ async def test_embedded_server_reports_its_version(dev_server, client):
 
 
 async def test_dependency_serves_idempotent_charges_and_stops(tmp_path):
-    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as env:
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as deps:
+        env = deps.env
         url = env["PAYMENT_URL"]
         async with httpx.AsyncClient() as http:
             first = await http.post(f"{url}/charges", json={"amount_cents": 100}, headers={"Idempotency-Key": "k"})
@@ -73,13 +74,15 @@ async def test_dependency_serves_idempotent_charges_and_stops(tmp_path):
             declined = await http.post(f"{url}/charges", json={"amount_cents": 10**7})
         assert first.status_code == 201 and first.json() == again.json()
         assert declined.status_code == 402
+        assert deps.proxies["payments"].stats.connections >= 1  # the workers' URL goes through the fault proxy
     with pytest.raises(httpx.ConnectError):
         httpx.get(url, timeout=2)
 
 
 async def test_supervisor_starts_kills_restarts_and_scrapes(dev_server, client, tmp_path):
     queue = f"it-{uuid.uuid4().hex[:6]}"
-    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as deps:
+        dep_env = deps.env
         async with supervise(dev_server, client, tmp_path, [order_worker(count=2)], queue, dep_env) as supervisor:
             started = await supervisor.start_all()
             assert [w.identity for w in started] == ["w-0-g0-t1", "w-1-g0-t1"]
@@ -124,7 +127,8 @@ async def test_worker_that_cannot_import_fails_fast_with_its_log(dev_server, cli
 
 async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, client, tmp_path):
     queue = f"it-{uuid.uuid4().hex[:6]}"
-    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as deps:
+        dep_env = deps.env
         async with supervise(dev_server, client, tmp_path, [order_worker()], queue, dep_env) as supervisor:
             await supervisor.start_all()
             await client.execute_workflow(
@@ -157,7 +161,8 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
 )
 async def test_factory_and_external_command_workers_run_kill_and_restart(dev_server, client, tmp_path, worker):
     queue = f"it-{uuid.uuid4().hex[:6]}"
-    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as dep_env:
+    async with running_dependencies([PAYMENTS], dict(os.environ), REPO, tmp_path) as deps:
+        dep_env = deps.env
         async with supervise(dev_server, client, tmp_path, [worker], queue, dep_env) as supervisor:
             await supervisor.start_all()
             result = await client.execute_workflow(

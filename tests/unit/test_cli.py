@@ -72,5 +72,6 @@ def test_wrong_flag_is_a_usage_error(cli):
 def test_schema_prints_json_schema(cli):
     result = cli("schema", "--kind", "scenario")
     assert result.exit_code == 0
-    schema = json.loads(result.stdout)
-    assert schema["additionalProperties"] is False and "kill_signal" in schema["properties"]
+    kinds = {s["properties"]["kind"]["const"]: s for s in json.loads(result.stdout)["oneOf"]}
+    assert set(kinds) == {"worker_restart", "retry_outage", "non_retryable", "schedule_to_start"}
+    assert kinds["worker_restart"]["additionalProperties"] is False and "kill_signal" in kinds["worker_restart"]["properties"]

@@ -34,7 +34,8 @@ def test_shipped_configs_and_scenarios_are_valid():
 def test_default_plan_resolves_paths_and_scenarios():
     plan = load_plan(REPO / "readiness.yaml")
     assert plan.app_path == REPO
-    assert [s.name for s in plan.scenarios] == ["worker-restart"]
+    assert [s.name for s in plan.scenarios] == ["worker-restart", "retry-outage", "non-retryable", "schedule-to-start"]
+    assert plan.config.load.peak_rate == 3 and plan.config.retry.business_errors == ["PaymentDeclined", "InvalidOrder"]
     assert plan.config.workers[0].python.workflows == ["sample_workflows.orders:OrderWorkflow"]
 
 
@@ -147,7 +148,8 @@ def test_json_schema_covers_both_file_kinds():
     schemas = json_schemas()
     assert schemas["config"]["additionalProperties"] is False
     assert set(schemas["config"]["required"]) >= {"app", "task_queue", "workers", "workload"}
-    assert schemas["scenario"]["properties"]["kind"]["const"] == "worker_restart"
+    kinds = [s["properties"]["kind"]["const"] for s in schemas["scenario"]["oneOf"]]
+    assert kinds == ["worker_restart", "retry_outage", "non_retryable", "schedule_to_start"]
 
 
 yaml_values = st.recursive(

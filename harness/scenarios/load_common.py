@@ -1,0 +1,142 @@
+"""What the load scenarios share: Locust load from the config's workload, backlog sampling, drain, collection."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterable
+
+from temporalio.api.enums.v1 import TaskQueueType
+from temporalio.api.taskqueue.v1 import TaskQueue
+from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
+from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.service import RPCError
+
+from harness.load.driver import LoadResult, LoadSpec, run_load
+from harness.load.shape import Stage
+from harness.observe import activities, histories
+from harness.observe.activities import ActivityRecord, TaskLatency
+from harness.observe.model import BacklogSample, LoadSummary, WorkflowRecord
+from harness.scenarios.base import ScenarioContext
+
+BACKLOG_INTERVAL_S = 1.0
+POLL_INTERVAL_S = 1.0
+CONCURRENT_CALLS = 32
+
+
+async def bounded(calls: Iterable, limit: int = CONCURRENT_CALLS) -> list:
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call):
+        async with semaphore:
+            return await call
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+async def backlog(client: Client, task_queue: str) -> BacklogSample:
+    """Approximate backlog of the workflow and activity task queues (DescribeTaskQueue with stats)."""
+    counts = []
+    for kind in (TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW, TaskQueueType.TASK_QUEUE_TYPE_ACTIVITY):
+        response = await client.workflow_service.describe_task_queue(
+            DescribeTaskQueueRequest(namespace=client.namespace, task_queue=TaskQueue(name=task_queue), task_queue_type=kind, report_stats=True)
+        )
+        counts.append(int(response.stats.approximate_backlog_count))
+    return BacklogSample(at=time.time(), workflow=counts[0], activity=counts[1])
+
+
+async def sample_backlog(client: Client, task_queue: str, into: list[BacklogSample]) -> None:
+    """Sample the backlog every second until cancelled; a failed sample is skipped, not fatal."""
+    while True:
+        try:
+            into.append(await backlog(client, task_queue))
+        except RPCError:
+            pass
+        await asyncio.sleep(BACKLOG_INTERVAL_S)
+
+
+def load_spec(ctx: ScenarioContext, scenario: str, stages: list[Stage], signal: str | None = None) -> LoadSpec:
+    workload = ctx.plan.config.workload
+    return LoadSpec(
+        workflow=workload.workflow,
+        task_queue=ctx.plan.config.task_queue,
+        id_prefix=f"{workload.id_prefix}-{ctx.run_tag}-{scenario}",
+        inputs=[] if workload.inputs == [None] else list(workload.inputs),
+        execution_timeout_s=workload.execution_timeout,
+        stages=tuple(stages),
+        signal=signal,
+    )
+
+
+async def drive(ctx: ScenarioContext, scenario: str, stages: list[Stage], signal: str | None = None) -> tuple[LoadResult, float, float]:
+    """Run Locust for the stages; returns its result and the wall-clock start and end of the load."""
+    spec = load_spec(ctx, scenario, stages, signal)
+    work_dir = ctx.out_dir / "load" / scenario
+    work_dir.mkdir(parents=True, exist_ok=True)
+    (work_dir / "spec.json").write_text(spec.to_json(), encoding="utf-8")  # to rerun the same load by hand (README)
+    started = time.time()
+    result = await run_load(
+        spec,
+        env=ctx.load_env,
+        work_dir=work_dir,
+        log_dir=ctx.out_dir / "logs",
+        locust_workers=ctx.locust_workers,
+    )
+    return result, started, time.time()
+
+
+def summarise_load(result: LoadResult, stages: list[Stage], started: float, ended: float) -> LoadSummary:
+    total = next((r for r in result.requests if r.name == "Aggregated"), None)
+    starts = next((r for r in result.requests if r.name.startswith("start")), total)
+    duration = sum(s.duration_s for s in stages)
+    asked = sum(s.duration_s * s.rate for s in stages if s.rate) if all(s.rate for s in stages) else 0.0
+    return LoadSummary(
+        target_rate=max((s.rate or 0.0 for s in stages), default=0.0),
+        mean_target_rate=asked / duration if duration else 0.0,
+        started=len(result.workflow_ids),
+        requests=total.requests if total else 0,
+        failures=total.failures if total else 0,
+        achieved_rate=len(result.workflow_ids) / duration if duration else 0.0,
+        start_p50_ms=starts.p50_ms if starts else 0.0,
+        start_p99_ms=starts.p99_ms if starts else 0.0,
+        duration_s=round(result.duration_s, 2),
+        locust_workers=result.locust_workers,
+        started_at=started,
+        ended_at=ended,
+    )
+
+
+async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float) -> list[str]:
+    """Wait until every workflow has closed or `timeout` passes; returns the ones still open."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    open_ids = list(ids)
+    while open_ids:
+        descriptions = await bounded(ctx.client.get_workflow_handle(w).describe() for w in open_ids)
+        open_ids = [d.id for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING]
+        if not open_ids or loop.time() >= deadline:
+            break
+        await asyncio.sleep(POLL_INTERVAL_S)
+    return open_ids
+
+
+async def terminate(ctx: ScenarioContext, ids: list[str], reason: str) -> None:
+    """End workflows a scenario leaves open, so nothing keeps retrying on a shared cluster after the run."""
+    async def one(workflow_id: str) -> None:
+        try:
+            await ctx.client.get_workflow_handle(workflow_id).terminate(reason=reason)
+        except RPCError:
+            pass  # closed in the meantime
+
+    await bounded(one(w) for w in ids)
+
+
+async def collect(
+    ctx: ScenarioContext, ids: list[str]
+) -> tuple[tuple[WorkflowRecord, ...], tuple[ActivityRecord, ...], tuple[TaskLatency, ...]]:
+    """Fetch every history, keep it as a file, and read workflows, activities and task latencies from it."""
+    fetched = await bounded(histories.fetch(ctx.client, w) for w in ids)
+    records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
+    found_activities = tuple(a for h in fetched for a in activities.activities(h))
+    latencies = tuple(t for h in fetched for t in activities.task_latencies(h))
+    return records, found_activities, latencies

@@ -1,0 +1,61 @@
+"""schedule-to-start: load above the declared peak; how long do tasks wait for a worker?"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from harness.config.scenarios import ScheduleToStartScenario, resolve_rate
+from harness.load.shape import Stage
+from harness.observe import metrics
+from harness.observe.model import BacklogSample, LoadObservations
+from harness.scenarios import load_common
+from harness.scenarios.base import ScenarioContext
+
+
+def stages_of(scenario: ScheduleToStartScenario, expected: float | None, peak: float | None) -> list[Stage]:
+    if scenario.stages:
+        return [
+            Stage(duration_s=s.duration, rate=None if s.rate is None else resolve_rate(s.rate, expected, peak), users=s.users)
+            for s in scenario.stages
+        ]
+    peak_rate = resolve_rate("peak", expected, peak)
+    ramp = [Stage(duration_s=scenario.ramp, rate=peak_rate)] if scenario.ramp else []
+    return [*ramp, Stage(duration_s=scenario.hold, rate=scenario.load_factor * peak_rate)]
+
+
+async def run(ctx: ScenarioContext, scenario: ScheduleToStartScenario) -> LoadObservations:
+    name, journal = scenario.name, ctx.journal
+    stages = stages_of(scenario, *ctx.rates())
+    before, _ = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="before")
+    samples: list[BacklogSample] = []
+    sampler = asyncio.create_task(load_common.sample_backlog(ctx.client, ctx.plan.config.task_queue, samples))
+    try:
+        shape = [f"{s.duration_s:g}s at {s.rate:g}/s" if s.rate else f"{s.duration_s:g}s x {s.users} users" for s in stages]
+        with journal.step("load", name, stages=shape) as step:
+            result, started, ended = await load_common.drive(ctx, name, stages, scenario.signal)
+            step.detail.update(workflows=len(result.workflow_ids), requests=[r.__dict__ for r in result.requests])
+        ids = list(result.workflow_ids)
+        with journal.step("wait for workflows to close", name, timeout_s=scenario.drain_timeout) as step:
+            still_open = await load_common.wait_closed(ctx, ids, scenario.drain_timeout)
+            step.detail["open"] = len(still_open)
+            await load_common.terminate(ctx, still_open, f"readiness scenario {name} ended")
+    finally:
+        sampler.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sampler
+    with journal.step("collect histories and metrics", name) as step:
+        records, activities, latencies = await load_common.collect(ctx, ids)
+        after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
+        step.detail.update(histories=len(records), task_latencies=len(latencies), scrape_errors=errors)
+    return LoadObservations(
+        scenario=name,
+        workflows=records,
+        activities=activities,
+        latencies=latencies,
+        load=load_common.summarise_load(result, stages, started, ended),
+        backlog=tuple(samples),
+        metrics=before + after,
+        drain_deadline_hit=bool(still_open),
+        workers=len(ctx.supervisor.running),
+    )

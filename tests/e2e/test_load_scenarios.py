@@ -1,0 +1,76 @@
+"""The flawed load variants, as a user runs them: each is NO-GO on exactly the check it plants; an interrupt
+in the middle of an outage under load leaves no proxy, Locust or worker process behind."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import uuid
+
+import pytest
+
+from tests.conftest import REPO
+from tests.e2e.test_cli_run import READINESS, lines_of, processes_with_marker, run_cli, wait_for_line
+
+pytestmark = pytest.mark.e2e
+
+
+def statuses(card: dict) -> dict[str, str]:
+    return {c["id"]: c["status"] for c in card["checks"]}
+
+
+def test_default_retry_policy_storms_during_the_outage(tmp_path):
+    marker = uuid.uuid4().hex
+    result = run_cli("run", "--config", "sample_workflows/flawed/default_retry.yaml", "--out", str(tmp_path), marker=marker)
+    assert result.returncode == 1, result.stdout + result.stderr
+    card = json.loads((tmp_path / "scorecard.json").read_text())
+    assert statuses(card) == {"determinism.static": "PASS", "retry.outage": "FAIL", "retry.policy": "FAIL"}
+    outage = next(c for c in card["checks"] if c["id"] == "retry.outage")
+    assert outage["evidence"]["storm_factor"] > 4 and "normal rate" in outage["summary"]
+    policy = next(c for c in card["checks"] if c["id"] == "retry.policy")
+    assert all(row["max_attempts"] == "unlimited" and row["non_retryable"] == "none" for row in policy["evidence"]["policies"])
+    assert "unlimited attempts and no schedule-to-close timeout" in policy["summary"]
+    assert processes_with_marker(marker) == []
+
+
+def test_undersized_worker_starves_at_twice_the_peak_with_distributed_locust(tmp_path):
+    marker = uuid.uuid4().hex
+    result = run_cli(
+        "run", "--config", "sample_workflows/flawed/undersized.yaml", "--locust-workers", "2", "--out", str(tmp_path), marker=marker
+    )
+    assert result.returncode == 1, result.stdout + result.stderr
+    card = json.loads((tmp_path / "scorecard.json").read_text())
+    assert statuses(card) == {"determinism.static": "PASS", "latency.schedule_to_start": "FAIL"}
+    check = card["checks"][1]
+    rows = {r["task"]: r for r in check["evidence"]["schedule_to_start"]}
+    assert rows["activity"]["p99_ms"] > 1000 and rows["workflow"]["p99_ms"] < 1000
+    assert rows["activity"]["slots_offered"] == 1 and rows["activity"]["slots_needed"] >= 2
+    assert "max_concurrent_activities" in check["remediation"]
+    assert check["evidence"]["locust_workers"] == 2
+    assert processes_with_marker(marker) == []
+
+
+def test_interrupt_during_the_outage_restores_and_stops_everything(tmp_path):
+    marker = uuid.uuid4().hex
+    proc = subprocess.Popen(
+        [READINESS, "run", "--scenario", "retry-outage", "--out", str(tmp_path)],
+        cwd=REPO, env={**os.environ, "E2E_MARKER": marker}, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert wait_for_line(lines_of(proc.stdout), "[retry-outage] fault", timeout=180)
+        running = processes_with_marker(marker)
+        assert len(running) >= 6  # harness, server, payment service, 2 workers, Locust
+        proc.send_signal(signal.SIGINT)
+        proc.wait(timeout=90)
+        stderr = proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3 and "Traceback" not in stderr, stderr
+    assert processes_with_marker(marker) == []
+    steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
+    fault = next(s for s in steps if s["name"].startswith("fault "))
+    assert fault["status"] == "interrupted"
+    assert steps[-1]["name"] == "stop workers, dependencies and server" and steps[-1]["status"] == "ok"
