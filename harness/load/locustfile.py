@@ -5,7 +5,7 @@ Each process that runs users keeps one asyncio event loop on a native thread, ho
 A user greenlet hands that loop a coroutine and waits on a gevent AsyncResult; the loop reports finished
 coroutines through a gevent async watcher (thread-safe to signal), so waiting never blocks the hub and never
 polls. Successful starts are appended to `ids-<pid>.txt` by the loop thread, so a start that completes while
-its user is being stopped is still recorded. The harness reads the spec from READINESS_LOAD_SPEC and the
+its user is being stopped is still recorded (and still reported to Locust). The harness reads the spec from READINESS_LOAD_SPEC and the
 output folder from READINESS_LOAD_DIR; stage, pacing and CSV logic live in pure modules next to this one.
 """
 
@@ -18,6 +18,7 @@ import logging
 import os
 import random
 import time
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -33,18 +34,12 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
-from harness.load.shape import (
-    next_slot,
-    pacing_interval,
-    stage_at,
-    total_duration,
-    users_at,
-)
+from harness.load.shape import next_slot, pacing_interval, stage_at, total_duration, users_at
 from harness.load.spec import SPEC_ENV, WORK_DIR_ENV, LoadSpec
 
 SPEC = LoadSpec.from_json(os.environ[SPEC_ENV])
 WORK_DIR = Path(os.environ[WORK_DIR_ENV])
-PROCESS_TAG = f"p{os.getpid()}"
+PROCESS_TAG = f"p{os.getpid()}.{uuid.uuid4().hex[:4]}"  # in workflow ids; unique across machines too
 SPAWN_RATE = 100.0  # users per second (Locust warns above 100); a larger stage spawns its users within a second
 DRAIN_TIMEOUT_S = 3.0
 CONNECT_TIMEOUT_S = 15.0
@@ -60,7 +55,9 @@ class AsyncioBridge:
     def __init__(self) -> None:
         self._loop = asyncio.SelectorEventLoop(monkey.get_original("selectors", "DefaultSelector")())
         self._finished: collections.deque[tuple[AsyncResult, Any, BaseException | None]] = collections.deque()
-        self._in_flight: set[asyncio.Task] = set()
+        self._waiting: set[AsyncResult] = set()  # hub thread only
+        self._in_flight: set[asyncio.Task] = set()  # loop thread only
+        self._closed = False
         self._watcher = gevent.get_hub().loop.async_()  # created and started on the hub's thread
         self._watcher.start(self._deliver)
         self._stopped = monkey.get_original("_thread", "allocate_lock")()
@@ -75,7 +72,11 @@ class AsyncioBridge:
 
     def submit(self, coro) -> AsyncResult:
         """Run `coro` on the loop; the returned AsyncResult's `get()` yields to other greenlets until it is done."""
+        if self._closed:
+            coro.close()
+            raise RuntimeError("the asyncio bridge is closed")
         result = AsyncResult()
+        self._waiting.add(result)
         self._loop.call_soon_threadsafe(self._start, coro, result)
         return result
 
@@ -93,6 +94,7 @@ class AsyncioBridge:
     def _deliver(self) -> None:  # hub thread
         while self._finished:
             result, value, error = self._finished.popleft()
+            self._waiting.discard(result)
             if error is None:
                 result.set(value)
             else:
@@ -104,14 +106,23 @@ class AsyncioBridge:
             await asyncio.wait(pending, timeout=timeout)
 
     def close(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Let in-flight coroutines finish (up to `timeout`), then stop the loop and its thread."""
+        """Let in-flight coroutines finish (up to `timeout`), then stop the loop and its thread.
+
+        The loop is stopped, not closed: the Temporal client's native threads may still hand it a late callback.
+        """
+        if self._closed:
+            return
         try:
             self.submit(self._wait_in_flight(timeout)).get(timeout=timeout + 1)
         except gevent.Timeout:
             logger.warning("requests still in flight after %.0fs at shutdown", timeout)
+        self._closed = True
         self._loop.call_soon_threadsafe(self._loop.stop)
-        if self._stopped.acquire(True, timeout):  # the loop thread is gone: the loop can be closed
-            self._loop.close()
+        self._stopped.acquire(True, timeout)
+        self._deliver()
+        for result in self._waiting:
+            result.set_exception(RuntimeError("the asyncio loop stopped before this call finished"))
+        self._waiting.clear()
         self._watcher.stop()
         self._watcher.close()
 
@@ -185,12 +196,14 @@ class LoadProcess:
 
 
 _process: LoadProcess | None = None
+_environment = None
 
 
 @events.init.add_listener
 def _on_init(environment, **_kwargs) -> None:
     """Connect as soon as the process is up, so the first stage does not pay for it. A master runs no users."""
-    global _process
+    global _process, _environment
+    _environment = environment
     if not isinstance(environment.runner, MasterRunner) and _process is None:
         _process = LoadProcess()
 
@@ -201,17 +214,17 @@ def _on_test_start(environment, **_kwargs) -> None:
         _process.started_at = time.monotonic()  # the stages' clock
 
 
-@events.quitting.add_listener
-def _on_quitting(environment, **_kwargs) -> None:
-    """Locust writes its CSV files once a second and not again at exit: let it write the final numbers once
-    every user has stopped (and close this process's bridge and id file)."""
+@events.quit.add_listener
+def _on_quit(**_kwargs) -> None:
+    """Fired once every user has stopped, just before Locust closes its CSV files and exits."""
     global _process
-    options = environment.parsed_options
-    if not isinstance(environment.runner, WorkerRunner) and options is not None and options.csv_prefix:
+    process, _process = _process, None  # Locust may run its shutdown twice (SIGTERM): close once
+    if process is not None:
+        process.close()
+    options = _environment.parsed_options if _environment is not None else None
+    if options is not None and options.csv_prefix and not isinstance(_environment.runner, WorkerRunner):
+        # Locust writes its CSV files once a second and not again at exit: let it write the final numbers.
         gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.25)
-    if _process is not None:
-        _process.close()
-        _process = None
 
 
 class TemporalUser(User):
@@ -220,12 +233,13 @@ class TemporalUser(User):
     def on_start(self) -> None:
         assert _process is not None, "the init event creates the process state before users spawn"
         self._process = _process
+        self._slot: float | None = None
         try:
-            self._client = _process.client.get()
+            self._client: Client | None = _process.client.get()
         except Exception as exc:  # noqa: BLE001 - reported through the exit code
             _process.give_up(self.environment, exc)
-            raise StopUser() from exc
-        self._slot: float | None = None
+            self._client = None  # the first task stops the user (StopUser from on_start is logged as an error)
+            return
         first_wait = self._next_wait(phase=random.random())
         if first_wait > 0:
             gevent.sleep(first_wait)
@@ -242,6 +256,8 @@ class TemporalUser(User):
 
     @task
     def start_workflow(self) -> None:
+        if self._client is None:
+            raise StopUser()
         pending = self._process.bridge.submit(self._process.start_workflow(self._client, next(self._process.counter)))
         try:
             outcome: StartOutcome = pending.get()
@@ -255,7 +271,6 @@ class TemporalUser(User):
         before the kill landed): still report the start, so the stats count every workflow id."""
         try:
             self._report_outcome(pending.get(timeout=DRAIN_TIMEOUT_S))
-            logger.info("DBG reported a start of a killed user")
         except gevent.Timeout:
             logger.warning("a stopped user's start did not finish within %.0fs", DRAIN_TIMEOUT_S)
 

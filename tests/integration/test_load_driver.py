@@ -59,11 +59,12 @@ def processes_mentioning(path: Path) -> list[int]:
     return found
 
 
-def assert_consistent(result: LoadResult) -> None:
+def assert_consistent(result: LoadResult, workflow: str = "LoadBenchWorkflow") -> None:
+    """Ids are unique, and Locust counted one start request per id plus the failed ones."""
     assert len(set(result.workflow_ids)) == len(result.workflow_ids), "workflow ids are unique"
-    total = result.aggregated
-    assert total is not None and result.requests[-1] is total
-    assert total.requests == len(result.workflow_ids) + total.failures
+    assert result.aggregated is not None and result.requests[-1] is result.aggregated
+    starts = next(row for row in result.requests if row.name == f"start {workflow}")
+    assert starts.requests == len(result.workflow_ids) + starts.failures
     assert result.history, "the stats history has rows"
 
 
@@ -74,7 +75,8 @@ async def test_a_rate_stage_starts_about_rate_times_duration(dev_server, client,
 
     assert 10 <= len(result.workflow_ids) <= 30, result
     assert_consistent(result)
-    assert result.aggregated.failures == 0, result.failures
+    total = result.aggregated
+    assert total.failures == 0 and total.requests == len(result.workflow_ids), result.failures
     assert [row.name for row in result.requests] == ["start LoadBenchWorkflow", "Aggregated"]
     assert all(wid.startswith(spec.id_prefix) for wid in result.workflow_ids)
     descriptions = await asyncio.gather(*(client.get_workflow_handle(wid).describe() for wid in result.workflow_ids))
@@ -94,7 +96,7 @@ async def test_distributed_workers_each_start_and_signal_workflows(dev_server, c
     )
 
     assert 12 <= len(result.workflow_ids) <= 36, result
-    assert_consistent(result)
+    assert_consistent(result, "PokedWorkflow")
     assert result.locust_workers == 2
     process_tags = {wid.removeprefix(spec.id_prefix + "-").split("-")[0] for wid in result.workflow_ids}
     assert len(process_tags) == 2, "both Locust workers started workflows"
@@ -126,4 +128,12 @@ async def test_an_unreachable_server_is_an_error_not_a_result(tmp_path):
     spec = load_spec("nowhere", Stage(60, users=1))
     with pytest.raises(ProcessError, match="exited with code 2"):
         await run_load(spec, env=env, work_dir=work_dir, log_dir=tmp_path / "logs", timeout_s=40)
+    assert processes_mentioning(work_dir) == []
+
+
+async def test_a_run_past_its_timeout_is_an_error_and_leaves_no_process(dev_server, task_queue, tmp_path):
+    work_dir = tmp_path / "load"
+    spec = load_spec(task_queue, Stage(60, users=1))
+    with pytest.raises(ProcessError, match="did not finish within 4s"):
+        await run_load(spec, env=dev_server.worker_env(dict(os.environ)), work_dir=work_dir, log_dir=tmp_path / "logs", timeout_s=4)
     assert processes_mentioning(work_dir) == []
