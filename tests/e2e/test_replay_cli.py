@@ -23,7 +23,7 @@ V1 = "sample_workflows.orders:OrderWorkflow"
 
 
 def capture(config: str, corpus: Path) -> Path:
-    result = run_cli("capture", "--config", config, "--out", str(corpus))
+    result = run_cli("capture", "--config", config, "--scenario", "worker-restart", "--out", str(corpus))
     assert result.returncode == 0, result.stdout + result.stderr
     assert f"Captured 6 histories into {corpus}" in " ".join(result.stdout.split())
     return corpus
