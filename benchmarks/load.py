@@ -3,7 +3,8 @@
     .venv/bin/python -m benchmarks.load [--users 20] [--seconds 10]
 
 Starts an embedded dev server and one worker process for a workflow that completes at once, then times the
-same work four times, alternating A B A B: the plain driver (N coroutines in this process, one client, each
+same work four times after an untimed warm-up (a fresh server is faster, which would favour whichever runs
+first), alternating A B A B: the plain driver (N coroutines in this process, one client, each
 starting workflows back to back for T seconds) and `run_load` with one `users: N` stage of T seconds (Locust in
 its own process). Both count the workflows started during the T seconds; between rounds the worker drains
 what the previous round started. Best of two each; the last line is `ratio=X.XX` (Locust / plain).
@@ -114,6 +115,9 @@ async def main(users: int, seconds: float) -> float:
             try:
                 await wait_polling(client, TASK_QUEUE, worker, worker_log)
                 print(f"server {target.address}, one worker, {users} users x {seconds:g} s per run, best of {ROUNDS}")
+                warmup = await plain_starts(client, users, seconds, "warmup")  # a fresh server is faster: not timed
+                print(f"  warm-up     : {warmup} starts (not counted)")
+                await wait_drained(client)
                 plain_rates, locust_rates = [], []
                 for round_no in range(ROUNDS):
                     count = await plain_starts(client, users, seconds, f"plain-{round_no}")

@@ -108,7 +108,8 @@ async def wait_for_port(port: int, proc: asyncio.subprocess.Process, timeout: fl
     deadline = loop.time() + timeout
     while loop.time() < deadline and proc.returncode is None:
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 1.0)
+            async with asyncio.timeout(1.0):  # not wait_for, which can swallow a cancellation on Python 3.11
+                _, writer = await asyncio.open_connection("127.0.0.1", port)
             writer.close()
             return True
         except (OSError, asyncio.TimeoutError):

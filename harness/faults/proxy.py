@@ -212,7 +212,10 @@ class FaultProxy:
         """True when a fresh connection to the proxy's port is refused (a probe that gets in counts as a connection)."""
         host = "127.0.0.1" if self.listen_host in ("", "0.0.0.0", "::") else self.listen_host
         try:
-            _, writer = await asyncio.wait_for(asyncio.open_connection(host, self._port), _PROBE_TIMEOUT_S)
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for swallows a Ctrl-C that lands just as the
+            # (instant) refusal arrives, and the run would carry on through an interrupt.
+            async with asyncio.timeout(_PROBE_TIMEOUT_S):
+                _, writer = await asyncio.open_connection(host, self._port)
         except ConnectionRefusedError:
             return True
         except (OSError, TimeoutError):
