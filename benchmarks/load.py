@@ -1,13 +1,13 @@
 """Workflow-start throughput: our Locust driver (`run_load`) vs a plain asyncio loop, side by side in one run.
 
-    .venv/bin/python -m benchmarks.load [--users 20] [--seconds 10]
+    .venv/bin/python -m benchmarks.load [--users 20] [--seconds 10] [--rounds 2]
 
-Starts an embedded dev server and one worker process for a workflow that completes at once, then times the
-same work four times after an untimed warm-up (a fresh server is faster, which would favour whichever runs
-first), alternating A B A B: the plain driver (N coroutines in this process, one client, each
+Starts an embedded dev server and one worker process for a workflow that completes at once, then, after an
+untimed warm-up (a fresh server is faster, which would favour whichever runs first), times the same work
+alternating A B A B: the plain driver (N coroutines in this process, one client, each
 starting workflows back to back for T seconds) and `run_load` with one `users: N` stage of T seconds (Locust in
 its own process). Both count the workflows started during the T seconds; between rounds the worker drains
-what the previous round started. Best of two each; the last line is `ratio=X.XX` (Locust / plain).
+what the previous round started. Best of two each (--rounds); the last line is `ratio=X.XX` (Locust / plain).
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ WORKFLOW = "LoadBenchWorkflow"
 WORKFLOW_PATH = "benchmarks.load_workflows:LoadBenchWorkflow"
 TASK_QUEUE = "load-bench"
 EXECUTION_TIMEOUT_S = 120.0
-ROUNDS = 2
 DRAIN_TIMEOUT_S = 120.0
 
 
@@ -105,7 +104,7 @@ async def wait_drained(client: Client) -> None:
     print("  (the worker did not drain the backlog within the time limit)")
 
 
-async def main(users: int, seconds: float) -> float:
+async def main(users: int, seconds: float, rounds: int) -> float:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         work_dir = Path(tmp)
         async with server.embedded_server(EmbeddedTarget(), work_dir / "server.log", dict(os.environ)) as (target, client):
@@ -114,12 +113,12 @@ async def main(users: int, seconds: float) -> float:
             worker = await start_worker(env, TASK_QUEUE, [WORKFLOW_PATH], worker_log)
             try:
                 await wait_polling(client, TASK_QUEUE, worker, worker_log)
-                print(f"server {target.address}, one worker, {users} users x {seconds:g} s per run, best of {ROUNDS}")
+                print(f"server {target.address}, one worker, {users} users x {seconds:g} s per run, best of {rounds}")
                 warmup = await plain_starts(client, users, seconds, "warmup")  # a fresh server is faster: not timed
                 print(f"  warm-up     : {warmup} starts (not counted)")
                 await wait_drained(client)
                 plain_rates, locust_rates = [], []
-                for round_no in range(ROUNDS):
+                for round_no in range(rounds):
                     count = await plain_starts(client, users, seconds, f"plain-{round_no}")
                     plain_rates.append(count / seconds)
                     print(f"  round {round_no + 1} plain : {count} starts, {count / seconds:8.1f}/s")
@@ -140,9 +139,10 @@ def cli() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--users", type=int, default=20, help="concurrent starters in both drivers (default 20)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each timed run (default 10)")
+    parser.add_argument("--rounds", type=int, default=2, help="timed runs of each driver, best kept (default 2)")
     args = parser.parse_args()
     started = time.perf_counter()
-    ratio = asyncio.run(main(args.users, args.seconds))
+    ratio = asyncio.run(main(args.users, args.seconds, args.rounds))
     print(f"benchmark took {time.perf_counter() - started:.0f} s")
     print(f"ratio={ratio:.2f}")
 

@@ -78,6 +78,7 @@ async def run_load(
     if locust_workers < 0:
         raise ValueError(f"locust_workers must be 0 or more, got {locust_workers}")
     timeout = timeout_s if timeout_s is not None else total_duration(spec.stages) + STARTUP_ALLOWANCE_S
+    work_dir, log_dir = work_dir.resolve(), log_dir.resolve()  # Locust runs in work_dir: no relative paths
     work_dir.mkdir(parents=True, exist_ok=True)
     _remove_previous_outputs(work_dir)
     locust_env = _locust_env(spec, env, work_dir)
