@@ -14,9 +14,9 @@ from temporalio.service import RPCError
 
 from harness.load.driver import LoadResult, LoadSpec, run_load
 from harness.load.shape import Stage
-from harness.observe import activities, histories
+from harness.observe import activities, histories, metrics
 from harness.observe.activities import ActivityRecord, TaskLatency
-from harness.observe.model import BacklogSample, LoadSummary, WorkflowRecord
+from harness.observe.model import BacklogSample, FaultRecord, LoadObservations, LoadSummary, MetricSample, WorkflowRecord
 from harness.scenarios.base import ScenarioContext
 
 BACKLOG_INTERVAL_S = 1.0
@@ -140,3 +140,23 @@ async def collect(
     found_activities = tuple(a for h in fetched for a in activities.activities(h))
     latencies = tuple(t for h in fetched for t in activities.task_latencies(h))
     return records, found_activities, latencies
+
+
+async def drain_and_observe(
+    ctx: ScenarioContext, name: str, ids: list[str], drain_timeout: float, *, load: LoadSummary,
+    backlog: list[BacklogSample], before: tuple[MetricSample, ...], fault: FaultRecord | None = None,
+) -> LoadObservations:
+    """The end of every load scenario: wait for the started workflows (terminating stragglers), fetch their
+    histories, scrape the workers once more, and freeze it all into observations."""
+    with ctx.journal.step("wait for workflows to close", name, timeout_s=drain_timeout) as step:
+        still_open = await wait_closed(ctx, ids, drain_timeout)
+        step.detail["open"] = len(still_open)
+        await terminate(ctx, still_open, f"readiness scenario {name} ended")
+    with ctx.journal.step("collect histories and metrics", name) as step:
+        records, activities, latencies = await collect(ctx, ids)
+        after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
+        step.detail.update(histories=len(records), activities=len(activities), task_latencies=len(latencies), scrape_errors=errors)
+    return LoadObservations(
+        scenario=name, workflows=records, activities=activities, latencies=latencies, load=load, backlog=tuple(backlog),
+        metrics=before + after, fault=fault, drain_deadline_hit=bool(still_open), workers=len(ctx.supervisor.running),
+    )

@@ -60,24 +60,8 @@ async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObserv
             load.cancel()
         with contextlib.suppress(asyncio.CancelledError, Exception):
             await asyncio.gather(sampler, load, return_exceptions=True)
-    ids = list(result.workflow_ids)
-    with journal.step("wait for workflows to close", name, timeout_s=scenario.drain_timeout) as step:
-        still_open = await load_common.wait_closed(ctx, ids, scenario.drain_timeout)
-        step.detail["open"] = len(still_open)
-        await load_common.terminate(ctx, still_open, f"readiness scenario {name} ended")
-    with journal.step("collect histories and metrics", name) as step:
-        records, activities, latencies = await load_common.collect(ctx, ids)
-        after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
-        step.detail.update(histories=len(records), activities=len(activities), scrape_errors=errors)
-    return LoadObservations(
-        scenario=name,
-        workflows=records,
-        activities=activities,
-        latencies=latencies,
-        load=load_common.summarise_load(result, stages, first_start, ended),
-        backlog=tuple(samples),
-        metrics=before + after,
+    return await load_common.drain_and_observe(
+        ctx, name, list(result.workflow_ids), scenario.drain_timeout,
+        load=load_common.summarise_load(result, stages, first_start, ended), backlog=samples, before=before,
         fault=window.record(),
-        drain_deadline_hit=bool(still_open),
-        workers=len(ctx.supervisor.running),
     )

@@ -35,27 +35,11 @@ async def run(ctx: ScenarioContext, scenario: ScheduleToStartScenario) -> LoadOb
         with journal.step("load", name, stages=shape) as step:
             result, started, ended = await load_common.drive(ctx, name, stages, scenario.signal)
             step.detail.update(workflows=len(result.workflow_ids), requests=[r.__dict__ for r in result.requests])
-        ids = list(result.workflow_ids)
-        with journal.step("wait for workflows to close", name, timeout_s=scenario.drain_timeout) as step:
-            still_open = await load_common.wait_closed(ctx, ids, scenario.drain_timeout)
-            step.detail["open"] = len(still_open)
-            await load_common.terminate(ctx, still_open, f"readiness scenario {name} ended")
+        return await load_common.drain_and_observe(
+            ctx, name, list(result.workflow_ids), scenario.drain_timeout,
+            load=load_common.summarise_load(result, stages, started, ended), backlog=samples, before=before,
+        )
     finally:
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
-    with journal.step("collect histories and metrics", name) as step:
-        records, activities, latencies = await load_common.collect(ctx, ids)
-        after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
-        step.detail.update(histories=len(records), task_latencies=len(latencies), scrape_errors=errors)
-    return LoadObservations(
-        scenario=name,
-        workflows=records,
-        activities=activities,
-        latencies=latencies,
-        load=load_common.summarise_load(result, stages, started, ended),
-        backlog=tuple(samples),
-        metrics=before + after,
-        drain_deadline_hit=bool(still_open),
-        workers=len(ctx.supervisor.running),
-    )
