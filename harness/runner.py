@@ -34,6 +34,8 @@ from harness.dependencies import running_dependencies
 from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
 from harness.journal import Journal, Step, now_iso
+from harness.observe.model import WorkflowRecord
+from harness.observe.workflow_types import workflow_type_stats
 from harness.processes import RUN_ID_ENV
 from harness.scenarios import non_retryable, retry_outage, schedule_to_start, worker_restart
 from harness.scenarios.base import ScenarioContext
@@ -41,6 +43,8 @@ from harness.scorecard.model import CheckResult, RunInfo, ScenarioSummary, Score
 from harness.scorecard.verdict import EXIT_CODES, decide
 from harness.workers import WorkerSupervisor
 
+TIME_SKIPPED_KINDS = {"time_skip"}
+"""Scenario kinds whose workflows run on the time-skipping server: their latencies are workflow time."""
 REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "journal.json")
 
 
@@ -153,12 +157,15 @@ def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
     ]
 
 
-async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSummary, list[CheckResult]]:
-    """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run."""
+async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSummary, list[CheckResult], tuple[WorkflowRecord, ...]]:
+    """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run.
+    Also returns the workflows the scenario observed, for the per-workflow-type view."""
     kind = SCENARIO_KINDS[scenario.kind]
     started = time.monotonic()
+    workflows: tuple[WorkflowRecord, ...] = ()
     try:
         observations = await kind.run(ctx, scenario)
+        workflows = tuple(getattr(observations, "workflows", ()))
         results = [check(observations, scenario, ctx.plan.config) for _, check in kind.checks]
         status, error = "completed", None
     except ConfigError:
@@ -172,7 +179,7 @@ async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSu
     summary = ScenarioSummary(
         name=scenario.name, kind=scenario.kind, status=status, duration_s=round(time.monotonic() - started, 2), error=error
     )
-    return summary, results
+    return summary, results, workflows
 
 
 async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], None] | None = None) -> Scorecard:
@@ -186,6 +193,8 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     log_dir = out_dir / "logs"
     results: list[CheckResult] = []
     summaries: list[ScenarioSummary] = []
+    wall_clock: list[WorkflowRecord] = []
+    time_skipped: list[WorkflowRecord] = []
     stack = AsyncExitStack()
     try:
         with journal.step("static determinism audit") as step:
@@ -216,9 +225,10 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
             load_env=target.worker_env(base_env), locust_workers=options.locust_workers,
         )
         for scenario in plan.scenarios:
-            summary, scenario_checks = await _run_scenario(ctx, scenario)
+            summary, scenario_checks, workflows = await _run_scenario(ctx, scenario)
             summaries.append(summary)
             results.extend(scenario_checks)
+            (time_skipped if scenario.kind in TIME_SKIPPED_KINDS else wall_clock).extend(workflows)
     finally:
         with journal.step("stop workers, dependencies and server"):
             await stack.aclose()
@@ -235,5 +245,6 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
         ),
         scenarios=summaries,
         checks=results,
+        workflow_types=workflow_type_stats(wall_clock, time_skipped),
         artifacts={"journal": "journal.json", "histories": "histories/", "logs": "logs/"},
     )

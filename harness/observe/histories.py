@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
+from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
+from temporalio.api.failure.v1 import Failure
 from temporalio.client import Client, WorkflowHistory
 
 from harness.observe.model import TaskFailure, WorkflowRecord
@@ -19,12 +20,35 @@ _CLOSE_STATUS = {
 }
 
 
+_ENDING_TYPE = {
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT: "WorkflowTimeout",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED: "Canceled",
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED: "Terminated",
+}
+
+
+def failure_type(failure: Failure) -> str:
+    """The innermost cause's error type: an application error's `type`, else the failure's kind (a timeout with its
+    timeout type), so `ActivityError -> ApplicationError(PaymentDeclined)` classes as PaymentDeclined."""
+    while failure.HasField("cause"):
+        failure = failure.cause
+    kind = failure.WhichOneof("failure_info")
+    if kind == "application_failure_info" and failure.application_failure_info.type:
+        return failure.application_failure_info.type
+    if kind == "timeout_failure_info":
+        return "Timeout:" + TimeoutType.Name(failure.timeout_failure_info.timeout_type).removeprefix("TIMEOUT_TYPE_")
+    if kind is None:
+        return "Unknown"
+    return kind.removesuffix("_failure_info").title().replace("_", "")  # e.g. ChildWorkflowExecution, Canceled
+
+
 async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> WorkflowHistory:
     return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
 
 
 def summarise(history: WorkflowHistory, history_file: str | None = None) -> WorkflowRecord:
-    workflow_type, run_id, status, failure_message = "", "", "RUNNING", None
+    workflow_type, run_id, status, failure_message, failure_kind = "", "", "RUNNING", None, None
+    started_at = closed_at = None
     identities: list[str] = []
     failures: list[TaskFailure] = []
     for event in history.events:
@@ -32,6 +56,7 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
         if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
             attrs = event.workflow_execution_started_event_attributes
             workflow_type, run_id = attrs.workflow_type.name, attrs.original_execution_run_id
+            started_at = event.event_time.ToMicroseconds() / 1e6
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED:
             identities.append(event.workflow_task_completed_event_attributes.identity)
         elif kind == EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
@@ -45,9 +70,11 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
                 )
             )
         elif kind in _CLOSE_STATUS:
-            status = _CLOSE_STATUS[kind]
+            status, closed_at = _CLOSE_STATUS[kind], event.event_time.ToMicroseconds() / 1e6
+            failure_kind = _ENDING_TYPE.get(kind)
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
-                failure_message = event.workflow_execution_failed_event_attributes.failure.message
+                failure = event.workflow_execution_failed_event_attributes.failure
+                failure_message, failure_kind = failure.message, failure_type(failure)
     return WorkflowRecord(
         workflow_id=history.workflow_id,
         run_id=run_id,
@@ -58,6 +85,9 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
         task_failures=tuple(failures),
         failure_message=failure_message,
         history_file=history_file,
+        started_at=started_at,
+        closed_at=closed_at,
+        failure_type=failure_kind,
     )
 
 

@@ -50,6 +50,12 @@ class WorkflowRecord:
     """Message of WorkflowExecutionFailed, when the workflow failed."""
     history_file: str | None = None
     """Path of the history JSON relative to the out dir."""
+    started_at: float | None = None
+    closed_at: float | None = None
+    """Epoch seconds of WorkflowExecutionStarted and of the closing event (None while open)."""
+    failure_type: str | None = None
+    """For a workflow that did not complete: the innermost error type of its failure (e.g. PaymentDeclined), or the
+    kind of ending (Timeout, Terminated, Canceled)."""
 
 
 @dataclass(frozen=True)
@@ -184,3 +190,4 @@ class NonRetryableObservations:
     cases: tuple[NonRetryableCase, ...]
     injections: int
     """Attempts the fault interceptor raised the error in."""
+    workflows: tuple[WorkflowRecord, ...] = ()

@@ -73,5 +73,5 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
         ))
     return NonRetryableObservations(
         scenario=name, activity=scenario.activity, cases=tuple(cases),
-        injections=sum(ctx.faults.injections().values()) - injections_before,
+        injections=sum(ctx.faults.injections().values()) - injections_before, workflows=records,
     )

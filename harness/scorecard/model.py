@@ -10,7 +10,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 
 class Status(str, Enum):
@@ -71,6 +71,29 @@ class RunInfo(Frozen):
     target: TargetInfo
 
 
+class FailureClass(Frozen):
+    status: str = Field(description="How the workflows ended: FAILED, TIMED_OUT, TERMINATED or CANCELED.")
+    error_type: str = Field(description="Innermost error type of the failure (e.g. PaymentDeclined), or Timeout:<type>, Terminated.")
+    message_pattern: str = Field(description="The failure message with numbers and ids masked.")
+    count: int
+    sample_workflow_id: str
+    sample_history: str | None = Field(None, description="History file of the sample workflow, relative to the report folder.")
+
+
+class WorkflowTypeStats(Frozen):
+    workflow_type: str
+    workflows: int = Field(description="Workflow runs of this type the scenarios started.")
+    completed: int
+    failed: int = Field(description="Closed without completing: failed, timed out, terminated or canceled.")
+    still_open: int
+    failure_rate: float = Field(description="failed / closed.")
+    latency_p50_s: float | None = Field(description="End-to-end (start to close) of completed runs.")
+    latency_p95_s: float | None
+    latency_p99_s: float | None
+    clock: str = Field(description="`wall`, or `workflow time (time-skipping server)` when the latencies are skipped time.")
+    failure_classes: list[FailureClass] = Field(default_factory=list)
+
+
 class Scorecard(Frozen):
     schema_version: str = SCHEMA_VERSION
     verdict: Verdict
@@ -79,4 +102,7 @@ class Scorecard(Frozen):
     run: RunInfo
     scenarios: list[ScenarioSummary]
     checks: list[CheckResult]
+    workflow_types: list[WorkflowTypeStats] = Field(
+        default_factory=list, description="Per workflow type the run touched: latency, failure rate, failure classes."
+    )
     artifacts: dict[str, str] = Field(default_factory=dict, description="Files of this run, relative to the report folder.")

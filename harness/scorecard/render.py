@@ -43,6 +43,40 @@ def _evidence_md(evidence: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3g}" if value < 100 else f"{value:,.0f}"
+
+
+def _workflow_types_md(card: Scorecard) -> list[str]:
+    if not card.workflow_types:
+        return []
+    lines = [
+        "## Workflow types (the first-48-hours view)",
+        "",
+        "End-to-end latency of completed runs and how the others ended, whatever the checks said.",
+        "",
+        "| workflow type | runs | completed | failed | open | failure rate | p50 (s) | p95 (s) | p99 (s) | clock |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for t in card.workflow_types:
+        lines.append(
+            f"| {t.workflow_type} | {t.workflows} | {t.completed} | {t.failed} | {t.still_open} | {t.failure_rate:.1%} "
+            f"| {_seconds(t.latency_p50_s)} | {_seconds(t.latency_p95_s)} | {_seconds(t.latency_p99_s)} | {t.clock} |"
+        )
+    classes = [(t.workflow_type, c) for t in card.workflow_types for c in t.failure_classes]
+    if classes:
+        lines += [
+            "", "**Failure classes**", "",
+            "| workflow type | ended | error type | message pattern | count | sample |", "|---|---|---|---|---|---|",
+            *(
+                f"| {name} | {c.status} | {_cell(c.error_type)} | {_cell(c.message_pattern) or '-'} | {c.count} "
+                f"| `{c.sample_history or c.sample_workflow_id}` |"
+                for name, c in classes
+            ),
+        ]
+    return lines + [""]
+
+
 def to_markdown(card: Scorecard) -> str:
     run = card.run
     lines = [
@@ -68,6 +102,7 @@ def to_markdown(card: Scorecard) -> str:
         "|---|---|---|",
         *(f"| {s.name} | {s.status}{': ' + _cell(s.error) if s.error else ''} | {s.duration_s} |" for s in card.scenarios),
         "",
+        *_workflow_types_md(card),
     ]
     for check in card.checks:
         lines += [f"## {STATUS_ICON[check.status.value]} `{check.id}` ({check.scenario})", "", f"*Covers:* {check.failure_mode}.", ""]

@@ -58,7 +58,7 @@ def test_good_app_is_go(tmp_path):
     result = run_cli("run", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 0, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
-    assert card["schema_version"] == "1.0" and card["verdict"] == "GO" and card["exit_code"] == 0
+    assert card["schema_version"] == "1.1" and card["verdict"] == "GO" and card["exit_code"] == 0
     checks = {c["id"]: c for c in card["checks"]}
     assert list(checks) == [
         "determinism.static", "determinism.restart_replay", "retry.outage", "retry.policy", "retry.non_retryable",

@@ -8,7 +8,7 @@ import pytest
 
 from harness.checks import restart_replay
 from harness.scorecard import EXIT_CODES, Scorecard, Status, Verdict, decide
-from harness.scorecard.model import CheckResult, RunInfo, ScenarioSummary, TargetInfo
+from harness.scorecard.model import SCHEMA_VERSION, CheckResult, RunInfo, ScenarioSummary, TargetInfo
 from harness.scorecard.render import to_json, to_junit, to_markdown, write_reports
 from tests.unit.observations import nondeterministic, observations
 
@@ -63,7 +63,7 @@ def card(checks: list[CheckResult]) -> Scorecard:
 def test_json_round_trips_with_schema_version():
     original = card([restart_replay(nondeterministic(2))])
     again = Scorecard.model_validate_json(to_json(original))
-    assert again == original and again.schema_version == "1.0" and again.verdict == Verdict.NO_GO
+    assert again == original and again.schema_version == SCHEMA_VERSION and again.verdict == Verdict.NO_GO
 
 
 def test_markdown_shows_verdict_evidence_tables_and_fix():
