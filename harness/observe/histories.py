@@ -27,11 +27,16 @@ _ENDING_TYPE = {
 }
 
 
+def root_cause(failure: Failure) -> Failure:
+    while failure.HasField("cause"):
+        failure = failure.cause
+    return failure
+
+
 def failure_type(failure: Failure) -> str:
     """The innermost cause's error type: an application error's `type`, else the failure's kind (a timeout with its
     timeout type), so `ActivityError -> ApplicationError(PaymentDeclined)` classes as PaymentDeclined."""
-    while failure.HasField("cause"):
-        failure = failure.cause
+    failure = root_cause(failure)
     kind = failure.WhichOneof("failure_info")
     if kind == "application_failure_info" and failure.application_failure_info.type:
         return failure.application_failure_info.type
@@ -47,7 +52,7 @@ async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> 
 
 
 def summarise(history: WorkflowHistory, history_file: str | None = None) -> WorkflowRecord:
-    workflow_type, run_id, status, failure_message, failure_kind = "", "", "RUNNING", None, None
+    workflow_type, run_id, status, failure_message, failure_kind, cause = "", "", "RUNNING", None, None, None
     started_at = closed_at = None
     identities: list[str] = []
     failures: list[TaskFailure] = []
@@ -74,7 +79,7 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
             failure_kind = _ENDING_TYPE.get(kind)
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
                 failure = event.workflow_execution_failed_event_attributes.failure
-                failure_message, failure_kind = failure.message, failure_type(failure)
+                failure_message, failure_kind, cause = failure.message, failure_type(failure), root_cause(failure).message
     return WorkflowRecord(
         workflow_id=history.workflow_id,
         run_id=run_id,
@@ -88,6 +93,7 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
         started_at=started_at,
         closed_at=closed_at,
         failure_type=failure_kind,
+        failure_cause=cause,
     )
 
 

@@ -31,8 +31,8 @@ def message_pattern(message: str | None) -> str:
     return text[:MAX_PATTERN]
 
 
-def _ending(record: WorkflowRecord) -> str:
-    return record.failure_type or record.status.title()
+def _failure_class(record: WorkflowRecord) -> tuple[str, str, str]:
+    return record.status, record.failure_type or record.status.title(), message_pattern(record.failure_cause or record.failure_message)
 
 
 def workflow_type_stats(records: Iterable[WorkflowRecord], time_skipped: Iterable[WorkflowRecord] = ()) -> list[WorkflowTypeStats]:
@@ -53,8 +53,8 @@ def _rows(records: Iterable[WorkflowRecord], clock: str) -> list[WorkflowTypeSta
         completed = [r for r in closed if r.status in ("COMPLETED", "CONTINUED_AS_NEW")]
         failed = [r for r in closed if r not in completed]
         latencies = [r.closed_at - r.started_at for r in completed if r.closed_at is not None and r.started_at is not None]
-        classes = Counter((r.status, _ending(r), message_pattern(r.failure_message)) for r in failed)
-        samples = {(r.status, _ending(r), message_pattern(r.failure_message)): r for r in failed}
+        classes = Counter(_failure_class(r) for r in failed)
+        samples = {_failure_class(r): r for r in reversed(failed)}  # the first one of each class
         rows.append(
             WorkflowTypeStats(
                 workflow_type=workflow_type,

@@ -30,6 +30,7 @@ def test_history_summary_has_times_and_the_innermost_failure_type():
     failed.workflow_execution_failed_event_attributes.failure.CopyFrom(Failure(message="Activity task failed", cause=declined))
     record = histories.summarise(WorkflowHistory("wf-1", [start, failed]))
     assert (record.started_at, record.closed_at, record.failure_type) == (1000.0, 1012.5, "PaymentDeclined")
+    assert (record.failure_message, record.failure_cause) == ("Activity task failed", "card 4242 declined")
 
     timeout = Failure(message="activity timeout", timeout_failure_info=TimeoutFailureInfo(timeout_type=TimeoutType.TIMEOUT_TYPE_HEARTBEAT))
     assert histories.failure_type(Failure(message="x", cause=timeout)) == "Timeout:HEARTBEAT"
@@ -58,6 +59,7 @@ def wf(wid: str, status: str = "COMPLETED", *, latency: float | None = 2.0, kind
 def test_per_type_latency_failure_rate_and_classes():
     records = [wf(f"ok-{i}", latency=float(i)) for i in range(1, 101)] + [
         wf("d-1", "FAILED", error="PaymentDeclined", message="order A-1 declined"),
+        wf("d-3", "FAILED", error="PaymentDeclined", message="order A-5 declined"),
         wf("d-2", "FAILED", error="PaymentDeclined", message="order B-22 declined"),
         wf("t-1", "TERMINATED", error="Terminated", message=None),
         wf("open", "RUNNING"),
@@ -66,11 +68,11 @@ def test_per_type_latency_failure_rate_and_classes():
     ]
     approval, order = workflow_type_stats(records)
     assert (approval.workflow_type, approval.workflows, approval.failure_rate, approval.latency_p99_s) == ("ApprovalWorkflow", 1, 0.0, 0.5)
-    assert (order.workflows, order.completed, order.failed, order.still_open) == (104, 100, 3, 1)
-    assert order.failure_rate == round(3 / 103, 4)
+    assert (order.workflows, order.completed, order.failed, order.still_open) == (105, 100, 4, 1)
+    assert order.failure_rate == round(4 / 104, 4)
     assert (order.latency_p50_s, order.latency_p95_s, order.latency_p99_s) == (50.0, 95.0, 99.0)
     classes = [(c.status, c.error_type, c.message_pattern, c.count) for c in order.failure_classes]
-    assert classes == [("FAILED", "PaymentDeclined", "order A-<n> declined", 1),
+    assert classes == [("FAILED", "PaymentDeclined", "order A-<n> declined", 2),
                        ("FAILED", "PaymentDeclined", "order B-<n> declined", 1),
                        ("TERMINATED", "Terminated", "", 1)]
     assert order.failure_classes[0].sample_history == "histories/d-1.json" and order.clock == "wall"
