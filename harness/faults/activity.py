@@ -5,7 +5,8 @@ installed on the worker's client, reads that file before each activity attempt (
 changed) and, for the activity types it names, adds latency and/or raises an error. The harness side,
 `ActivityFaultSwitch`, writes the file when a fault starts and empties it when the fault ends, always, in
 an async context manager. Each injection is appended to a per-process log next to the file, so the harness
-can confirm the fault took effect.
+can confirm the fault took effect. Each `activity.heartbeat()` call is logged the same way
+(`heartbeats-<pid>.jsonl`), so the harness can see how often an activity really heartbeats.
 
 The injected error is a plain (retryable) ApplicationError of the named type: whether it is retried is
 decided by the app's retry policy (`non_retryable_error_types`), which is exactly what a check wants to see.
@@ -28,6 +29,7 @@ from temporalio.exceptions import ApplicationError
 
 FAULTS_FILE_ENV = "READINESS_ACTIVITY_FAULTS"
 INJECTION_LOG_GLOB = "injections-*.jsonl"
+HEARTBEAT_LOG_GLOB = "heartbeats-*.jsonl"
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,30 @@ def count_injections(folder: Path) -> dict[str, int]:
     return counts
 
 
+@dataclass(frozen=True)
+class HeartbeatCall:
+    """One `activity.heartbeat()` call made by an activity on a Python worker."""
+
+    workflow_id: str
+    activity_id: str
+    activity_type: str
+    attempt: int
+    at: float
+    """Epoch seconds of the call (on the worker; the SDK may send it to the server later, throttled)."""
+
+
+def read_heartbeats(folder: Path) -> tuple[HeartbeatCall, ...]:
+    """Every heartbeat call logged by the workers sharing `folder`, oldest first."""
+    calls = []
+    for log in sorted(folder.glob(HEARTBEAT_LOG_GLOB)):
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                calls.append(HeartbeatCall(**json.loads(line)))
+            except (ValueError, TypeError):
+                continue  # a line cut short by a killed worker
+    return tuple(sorted(calls, key=lambda c: c.at))
+
+
 class ActivityFaultSwitch:
     """Harness side: turns faults on and off for every worker that shares the file."""
 
@@ -92,6 +118,9 @@ class ActivityFaultSwitch:
     def injections(self) -> dict[str, int]:
         return count_injections(self.path.parent)
 
+    def heartbeats(self) -> tuple[HeartbeatCall, ...]:
+        return read_heartbeats(self.path.parent)
+
 
 class _FaultFile:
     """Worker side: the current faults, re-read only when the file changed."""
@@ -101,6 +130,7 @@ class _FaultFile:
         self._stamp: tuple[int, int] | None = None
         self._faults: tuple[ActivityFault, ...] = ()
         self._log = path.parent / f"injections-{os.getpid()}.jsonl"
+        self._heartbeat_log = path.parent / f"heartbeats-{os.getpid()}.jsonl"
 
     def current(self) -> tuple[ActivityFault, ...]:
         try:
@@ -117,11 +147,33 @@ class _FaultFile:
         with open(self._log, "a", encoding="utf-8") as log:
             log.write(line + "\n")
 
+    def record_heartbeat(self, info: activity.Info) -> None:
+        call = HeartbeatCall(info.workflow_id or "", info.activity_id, info.activity_type, info.attempt, time.time())
+        # One short append per call, so a SIGKILL loses at most the line being written.
+        with open(self._heartbeat_log, "a", encoding="utf-8") as log:
+            log.write(json.dumps(asdict(call)) + "\n")
+
+
+class _HeartbeatRecorder(worker.ActivityOutboundInterceptor):
+    def __init__(self, next: worker.ActivityOutboundInterceptor, faults: _FaultFile) -> None:
+        super().__init__(next)
+        self._faults = faults
+
+    def heartbeat(self, *details: Any) -> None:
+        try:
+            self._faults.record_heartbeat(self.next.info())
+        except OSError:
+            pass  # the log is evidence for the harness; it must never break the app's heartbeat
+        self.next.heartbeat(*details)
+
 
 class _Inbound(worker.ActivityInboundInterceptor):
     def __init__(self, next: worker.ActivityInboundInterceptor, faults: _FaultFile) -> None:
         super().__init__(next)
         self._faults = faults
+
+    def init(self, outbound: worker.ActivityOutboundInterceptor) -> None:
+        self.next.init(_HeartbeatRecorder(outbound, self._faults))
 
     async def execute_activity(self, input: worker.ExecuteActivityInput) -> Any:
         info = activity.info()
