@@ -1,0 +1,282 @@
+"""longrun-time-skip: workflows that run for days, on the time-skipping test server, meet worker restarts.
+
+The scenario starts its own test server and a second set of the config's workers against it, starts the workflows,
+runs the timeline (skip days, SIGKILL and restart every worker mid-wait, send signals), lets the remaining workflow
+time elapse, reads each workflow's end state (status, result, queries), and replays every history against the
+workers' code once the server and workers are stopped. Before each step the workflows are allowed to settle (no
+workflow task or activity waiting), so a skip never overtakes work that the real clock would have let finish first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Mapping
+from contextlib import AsyncExitStack
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from temporalio.service import RPCError
+
+from harness import replay, time_skipping
+from harness.config.scenarios import TimelineStep, TimeSkipScenario
+from harness.invariants import callable_violations, load_callable
+from harness.observe import histories
+from harness.observe.time_skip import (
+    BUSY,
+    CLOSED,
+    IDLE,
+    STUCK,
+    RestartRecord,
+    TimelineRecord,
+    TimeSkipObservations,
+    WorkflowEnd,
+    duration_label,
+    progress,
+)
+from harness.scenarios.base import ScenarioContext
+from harness.scenarios.load_common import bounded
+from harness.server import CREDENTIAL_ENV_PREFIXES
+from harness.workers import WorkerSupervisor
+from harness.workload import render_input
+
+POLL_INTERVAL_S = 0.2
+RPC_TIMEOUT = timedelta(seconds=10)
+STUCK_POLL_S = 1.0
+FINISH_STEP_S = 86400.0
+"""After the timeline, workflow time advances a day at a time until every workflow closed."""
+
+
+def _worker_env(ctx: ScenarioContext, server: time_skipping.TimeSkippingServer) -> dict[str, str]:
+    """What the main supervisor gives its workers, pointed at the test server (which takes no credentials)."""
+    first = ctx.plan.config.workers[0]
+    env = {k: v for k, v in ctx.supervisor.worker_env(first).items() if k not in first.env}  # each worker's own env comes back per worker
+    env = {k: v for k, v in env.items() if not k.startswith(CREDENTIAL_ENV_PREFIXES)}
+    return {**env, "TEMPORAL_ADDRESS": server.address, "TEMPORAL_NAMESPACE": time_skipping.NAMESPACE}
+
+
+async def _start(client: Client, ctx: ScenarioContext, scenario: TimeSkipScenario) -> list[str]:
+    config = ctx.plan.config
+    workload = config.workload
+    workflow = scenario.workflow or workload.workflow
+    inputs = [scenario.input] if scenario.workflow else list(workload.inputs)
+    prefix = f"{scenario.id_prefix or workload.id_prefix}-{ctx.run_tag}-{scenario.name}"
+
+    async def start(index: int) -> str:
+        arg = render_input(inputs[index % len(inputs)], index)
+        handle = await client.start_workflow(
+            workflow, *([] if arg is None else [arg]), id=f"{prefix}-{index}", task_queue=config.task_queue
+        )
+        return handle.id
+
+    return list(await asyncio.gather(*(start(i) for i in range(scenario.workflows))))
+
+
+async def _progress(client: Client, ids: list[str]) -> dict[str, str]:
+    fetched = await bounded(histories.fetch(client, w) for w in ids)
+    return {h.workflow_id: progress(h.events) for h in fetched}
+
+
+async def _settle(client: Client, ids: list[str], timeout: float) -> dict[str, str]:
+    """Wait until no workflow has a workflow task or an activity waiting or running; returns each one's progress."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        states = await _progress(client, ids)
+        if BUSY not in states.values() or loop.time() >= deadline:
+            return states
+        await asyncio.sleep(POLL_INTERVAL_S)
+
+
+class _Timeline:
+    """Runs the steps against the test server and the workers, recording each one."""
+
+    def __init__(
+        self, ctx: ScenarioContext, scenario: TimeSkipScenario, server: time_skipping.TimeSkippingServer,
+        supervisor: WorkerSupervisor, ids: list[str], started_at: datetime,
+    ) -> None:
+        self.ctx, self.scenario, self.server, self.supervisor, self.ids = ctx, scenario, server, supervisor, ids
+        self.started_at = started_at
+        self.records: list[TimelineRecord] = []
+        self.restarts: list[RestartRecord] = []
+        self.errors: dict[str, list[str]] = {w: [] for w in ids}
+
+    async def workflow_time(self) -> float:
+        return (await self.server.now() - self.started_at).total_seconds()
+
+    async def run(self, step: TimelineStep) -> None:
+        label = self._label(step)
+        began = time.monotonic()
+        with self.ctx.journal.step(f"timeline: {label}", self.scenario.name) as journal_step:
+            states = await _settle(self.server.client, self.ids, self.scenario.timeout)
+            note = ""
+            if step.skip is not None:
+                note = await self.skip(step.skip, self.scenario.timeout)
+            elif step.restart_workers:
+                await self._restart([w for w, state in states.items() if state != CLOSED])
+            elif step.signal is not None:
+                await self._signal(step)
+            record = TimelineRecord(label, round(await self.workflow_time(), 1), round(time.monotonic() - began, 2), note)
+            journal_step.detail.update(workflow_days=round(record.workflow_time_s / 86400, 2), note=note)
+        self.records.append(record)
+
+    async def skip(self, seconds: float, timeout: float) -> str:
+        """Advance workflow time; returns why it stopped short ('' when it did not). The server holds its clock while
+        a workflow task is outstanding, and the task of a stuck workflow is retried for ever (terminating the workflow
+        does not release the clock either): the skip is abandoned as soon as a workflow is seen stuck."""
+        skipping = asyncio.ensure_future(self.server.skip(seconds, timeout))
+        try:
+            while not (await asyncio.wait({skipping}, timeout=STUCK_POLL_S))[0]:
+                states = await _progress(self.server.client, self.ids)
+                stuck = sorted(w for w, state in states.items() if state == STUCK)
+                if stuck:
+                    return f"workflow time stopped: the workflow task of {', '.join(stuck)} keeps failing and holds the clock"
+            return "" if skipping.result() else "workflow time did not advance within the timeout: a workflow task held the clock"
+        finally:
+            skipping.cancel()
+            await asyncio.gather(skipping, return_exceptions=True)
+
+    def _label(self, step: TimelineStep) -> str:
+        if step.skip is not None:
+            return f"skip {duration_label(step.skip)}"
+        return "restart workers" if step.restart_workers else f"signal {step.signal}"
+
+    async def _restart(self, open_ids: list[str]) -> None:
+        kills = await self.supervisor.kill_all("SIGKILL")
+        restarted = await self.supervisor.restart_all()
+        self.restarts.append(
+            RestartRecord(tuple(kills), tuple(open_ids), tuple(w.identity for w in restarted), round(await self.workflow_time(), 1))
+        )
+
+    async def _signal(self, step: TimelineStep) -> None:
+        async def send(workflow_id: str) -> None:
+            try:
+                await self.server.client.get_workflow_handle(workflow_id).signal(step.signal, *step.args, rpc_timeout=RPC_TIMEOUT)
+            except RPCError as exc:
+                self.errors[workflow_id].append(f"signal {step.signal} was not delivered: {exc.message}")
+
+        await bounded(send(w) for w in self.ids)
+
+    async def finish(self) -> dict[str, str]:
+        """Let workflow time pass a day at a time until every workflow closed, within `finish_within` of workflow time
+        and `timeout` of wall-clock time, or until one is stuck; returns each workflow's progress."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.scenario.timeout
+        began, skipped, note = time.monotonic(), 0.0, ""
+        with self.ctx.journal.step("run to the end", self.scenario.name) as journal_step:
+            while True:
+                states = await _settle(self.server.client, self.ids, max(0.0, deadline - loop.time()))
+                waiting = [w for w, state in states.items() if state in (IDLE, BUSY)]
+                stuck = sorted(w for w, state in states.items() if state == STUCK)
+                if stuck:
+                    note = f"workflow time stopped: the workflow task of {', '.join(stuck)} keeps failing and holds the clock"
+                if not waiting or stuck or skipped >= self.scenario.finish_within or loop.time() >= deadline:
+                    break
+                step = min(FINISH_STEP_S, self.scenario.finish_within - skipped)
+                note = await self.skip(step, max(1.0, deadline - loop.time()))
+                if note:
+                    states = await _progress(self.server.client, self.ids)
+                    break
+                skipped += step
+            journal_step.detail.update(states=states, skipped_days=round(skipped / 86400, 2), note=note)
+        self.records.append(
+            TimelineRecord("run to the end", round(await self.workflow_time(), 1), round(time.monotonic() - began, 2), note)
+        )
+        return states
+
+
+async def _end_state(
+    client: Client, workflow_id: str, state: str, scenario: TimeSkipScenario, errors: list[str],
+    check: Callable[[Mapping[str, Any]], Any] | None,
+) -> WorkflowEnd:
+    handle = client.get_workflow_handle(workflow_id)
+    description = await handle.describe(rpc_timeout=RPC_TIMEOUT)
+    status = description.status.name if description.status else "UNKNOWN"
+    result = None
+    if status == "COMPLETED":
+        try:
+            result = await handle.result(rpc_timeout=RPC_TIMEOUT)
+        except (WorkflowFailureError, RPCError) as exc:
+            errors.append(f"result could not be read: {exc}")
+    queries: dict[str, Any] = {}
+    for name in scenario.expect.queries:
+        if state == STUCK:
+            errors.append(f"query {name} not sent: the workflow was stuck")
+            continue
+        try:
+            queries[name] = await handle.query(name, rpc_timeout=RPC_TIMEOUT)
+        except (WorkflowQueryFailedError, RPCError) as exc:
+            errors.append(f"query {name} failed: {exc}")
+    if check is not None:
+        names = {"result": result, "queries": queries, "workflow_status": status}
+        errors.extend(f"check: {v}" for v in callable_violations(check, names))
+    return WorkflowEnd(workflow_id, status, state, result, queries, tuple(errors))
+
+
+async def _terminate_open(client: Client, ends: list[WorkflowEnd], name: str) -> None:
+    async def one(workflow_id: str) -> None:
+        try:
+            await client.get_workflow_handle(workflow_id).terminate(reason=f"readiness scenario {name} ended")
+        except RPCError:
+            pass  # closed in the meantime
+
+    await bounded(one(e.workflow_id) for e in ends if e.status == "RUNNING")
+
+
+async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObservations:
+    config, journal, name = ctx.plan.config, ctx.journal, scenario.name
+    check = load_callable(scenario.expect.check, ctx.plan.app_path) if scenario.expect.check else None
+    workers = [time_skipping.uncached(w) for w in config.workers]
+    async with AsyncExitStack() as stack:
+        with journal.step("start the time-skipping test server", name) as step:
+            log_path = ctx.out_dir / "logs" / f"{name}-test-server.log"
+            server = await stack.enter_async_context(time_skipping.running(log_path, ctx.load_env))
+            step.detail.update(address=server.address, pid=server.pid, log=str(log_path))
+        supervisor = await stack.enter_async_context(
+            WorkerSupervisor(
+                workers, client=time_skipping.WithoutPollerListing(server.client), task_queue=config.task_queue,
+                base_env=_worker_env(ctx, server), app_path=ctx.plan.app_path, log_dir=ctx.out_dir / "logs",
+                run_id=f"{ctx.run_tag}-{name}",
+            )
+        )
+        with journal.step("start workers on the test server", name) as step:
+            step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+        started_at, began = await server.now(), time.monotonic()
+        with journal.step("start workflows", name, count=scenario.workflows) as step:
+            ids = await _start(server.client, ctx, scenario)
+            step.detail["first"] = ids[0]
+        timeline = _Timeline(ctx, scenario, server, supervisor, ids, started_at)
+        for timeline_step in scenario.timeline:
+            await timeline.run(timeline_step)
+        states = await timeline.finish()
+        workflow_time = await timeline.workflow_time()
+        with journal.step("read end states and histories", name) as step:
+            ends = [await _end_state(server.client, w, states[w], scenario, list(timeline.errors[w]), check) for w in ids]
+            fetched = await bounded(histories.fetch(server.client, w) for w in ids)
+            records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
+            await _terminate_open(server.client, ends, name)
+            step.detail.update(statuses={e.workflow_id: e.status for e in ends})
+        wall_time = time.monotonic() - began
+    with journal.step("replay histories", name) as step:
+        python_workers = [w for w in config.workers if w.python]
+        replays = await replay.replay_files(
+            {r.workflow_id: ctx.out_dir / r.history_file for r in records if r.history_file},
+            sorted({p for w in python_workers for p in w.python.workflows}),
+            env=ctx.supervisor.worker_env(python_workers[0]),
+            cwd=ctx.plan.app_path,
+            log_dir=ctx.out_dir / "logs" / f"replay-{name}",
+            jobs=min(2, len(records)),
+        )
+        step.detail["failures"] = sum(not o.ok for o in replays)
+    return TimeSkipObservations(
+        scenario=name,
+        started=tuple(ids),
+        ends=tuple(ends),
+        workflows=records,
+        replays=replays,
+        restarts=tuple(timeline.restarts),
+        timeline=tuple(timeline.records),
+        workflow_time_s=round(workflow_time, 1),
+        wall_time_s=round(wall_time, 2),
+    )
