@@ -37,7 +37,15 @@ from harness.journal import Journal, Step, now_iso
 from harness.observe.model import WorkflowRecord
 from harness.observe.workflow_types import workflow_type_stats
 from harness.processes import RUN_ID_ENV
-from harness.scenarios import non_retryable, retry_outage, schedule_to_start, worker_restart
+from harness.scenarios import (
+    longrun_heartbeat,
+    non_retryable,
+    retry_outage,
+    schedule_to_start,
+    signals_concurrent,
+    time_skip,
+    worker_restart,
+)
 from harness.scenarios.base import ScenarioContext
 from harness.scorecard.model import CheckResult, RunInfo, ScenarioSummary, Scorecard, Status, TargetInfo
 from harness.scorecard.verdict import EXIT_CODES, decide
@@ -72,6 +80,16 @@ SCENARIO_KINDS: dict[str, ScenarioKind] = {
     "schedule_to_start": ScenarioKind(
         schedule_to_start.run,
         ((checks.latency.CHECK_ID, lambda obs, scenario, _c: checks.schedule_to_start(obs, scenario.thresholds)),),
+    ),
+    "longrun_heartbeat": ScenarioKind(
+        longrun_heartbeat.run,
+        ((checks.heartbeat.CHECK_ID, lambda obs, scenario, _c: checks.longrun_heartbeat(obs, scenario)),),
+    ),
+    "signals_concurrent": ScenarioKind(
+        signals_concurrent.run, ((checks.signals.CHECK_ID, lambda obs, _s, _c: checks.signals_concurrent(obs)),)
+    ),
+    "time_skip": ScenarioKind(
+        time_skip.run, ((checks.time_skip.CHECK_ID, lambda obs, scenario, _c: checks.longrun_time_skip(obs, scenario.expect)),)
     ),
 }
 

@@ -53,7 +53,8 @@ def port_is_free(address: str) -> bool:
 
 
 def test_good_app_is_go(tmp_path):
-    """The default config runs every scenario: the restart, the outage, the business error and 2x peak load."""
+    """The default config runs every scenario: the restart, the outage, the business error, 2x peak load, the kill
+    during long activities, racing signals and a month of workflow time."""
     marker = uuid.uuid4().hex
     result = run_cli("run", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -62,7 +63,7 @@ def test_good_app_is_go(tmp_path):
     checks = {c["id"]: c for c in card["checks"]}
     assert list(checks) == [
         "determinism.static", "determinism.restart_replay", "retry.outage", "retry.policy", "retry.non_retryable",
-        "latency.schedule_to_start",
+        "latency.schedule_to_start", "longrun.heartbeat", "signals.concurrent", "longrun.time_skip",
     ]
     assert all(c["status"] == "PASS" for c in checks.values()), [(c["id"], c["summary"]) for c in card["checks"]]
     evidence = checks["determinism.restart_replay"]["evidence"]
@@ -85,6 +86,22 @@ def test_good_app_is_go(tmp_path):
     assert latency["target_rate_per_s"] == 6.0 and latency["workflows_started"] > 50 and latency["start_failures"] == 0
     assert rows["workflow"]["count"] > 100 and rows["activity"]["count"] > 100 and rows["activity"]["p99_ms"] < 1000
     assert rows["activity"]["sdk_unit"] == "ms" and latency["counter_naming"] == "no _total suffix"
+
+    heartbeat = checks["longrun.heartbeat"]["evidence"]
+    assert heartbeat["kill_confirmed"] and heartbeat["long_in_flight_at_kill"] == 2
+    assert all(r["detected_by"] == "heartbeat timeout" and r["detection_s"] <= r["limit_s"] for r in heartbeat["in_flight"])
+    signals = checks["signals.concurrent"]["evidence"]
+    assert signals["workflows"] == 36 and signals["co_delivered"] >= 9 and signals["lost_signals"] == 0
+    skipped = checks["longrun.time_skip"]["evidence"]
+    assert skipped["workflow_days"] >= 30 and skipped["restarts"] == 2 and skipped["replay_failures"] == 0
+
+    types = {t["workflow_type"]: t for t in card["workflow_types"]}
+    assert set(types) == {"OrderWorkflow", "ExportWorkflow", "ApprovalWorkflow", "SubscriptionWorkflow"}
+    assert types["SubscriptionWorkflow"]["clock"].startswith("workflow time") and types["SubscriptionWorkflow"]["latency_p50_s"] >= 30 * 86400
+    orders = types["OrderWorkflow"]
+    assert orders["failed"] == 2 and orders["latency_p99_s"] >= orders["latency_p50_s"] > 0
+    assert [(c["error_type"], c["count"]) for c in orders["failure_classes"]] == [("PaymentDeclined", 2)]
+    assert "## Workflow types (the first-48-hours view)" in (tmp_path / "scorecard.md").read_text()
 
     assert card["run"]["target"]["server_version"] and card["run"]["sdk_version"]
     assert (tmp_path / "scorecard.md").read_text().count("GO") >= 1 and (tmp_path / "junit.xml").exists()

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from harness.config import load_config, load_plan, load_scenario, validate_file
 from harness.config.models import WorkerRestartScenario, parse_duration
+from harness.config.scenarios import SCENARIO_KINDS
 from harness.errors import ConfigError
 from tests.conftest import REPO, write
 
@@ -34,9 +35,14 @@ def test_shipped_configs_and_scenarios_are_valid():
 def test_default_plan_resolves_paths_and_scenarios():
     plan = load_plan(REPO / "readiness.yaml")
     assert plan.app_path == REPO
-    assert [s.name for s in plan.scenarios] == ["worker-restart", "retry-outage", "non-retryable", "schedule-to-start"]
+    assert [s.name for s in plan.scenarios] == [
+        "worker-restart", "retry-outage", "non-retryable", "schedule-to-start", "longrun-heartbeat", "signals-concurrent", "longrun-time-skip",
+    ]
     assert plan.config.load.peak_rate == 3 and plan.config.retry.business_errors == ["PaymentDeclined", "InvalidOrder"]
-    assert plan.config.workers[0].python.workflows == ["sample_workflows.orders:OrderWorkflow"]
+    assert plan.config.workers[0].python.workflows == [
+        "sample_workflows.orders:OrderWorkflow", "sample_workflows.exports:ExportWorkflow",
+        "sample_workflows.approvals:ApprovalWorkflow", "sample_workflows.subscriptions:SubscriptionWorkflow",
+    ]
 
 
 def test_flawed_plan_points_at_the_shared_scenarios():
@@ -149,7 +155,7 @@ def test_json_schema_covers_both_file_kinds():
     assert schemas["config"]["additionalProperties"] is False
     assert set(schemas["config"]["required"]) >= {"app", "task_queue", "workers", "workload"}
     kinds = [s["properties"]["kind"]["const"] for s in schemas["scenario"]["oneOf"]]
-    assert kinds == ["worker_restart", "retry_outage", "non_retryable", "schedule_to_start"]
+    assert kinds == list(SCENARIO_KINDS)
 
 
 yaml_values = st.recursive(

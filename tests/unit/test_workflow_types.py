@@ -85,6 +85,6 @@ def test_time_skipped_workflows_get_their_own_rows_and_the_view_renders():
     rows.append(workflow_type_stats([wf("x", "TIMED_OUT", error="WorkflowTimeout", message="")], [])[0])
     text = to_markdown(card([]).model_copy(update={"workflow_types": rows}))
     assert "## Workflow types (the first-48-hours view)" in text
-    assert "| SubscriptionWorkflow | 1 | 1 | 0 | 0 | 0.0% | 2,592,000 | 2,592,000 | 2,592,000 | workflow time (time-skipping server) |" in text
+    assert "| SubscriptionWorkflow | 1 | 1 | 0 | 0 | 0.0% | 30.0 days | 30.0 days | 30.0 days | workflow time (time-skipping server) |" in text
     assert "| OrderWorkflow | TIMED_OUT | WorkflowTimeout | - | 1 | `histories/x.json` |" in text
     assert "first-48-hours" not in to_markdown(card([]))
