@@ -90,7 +90,7 @@ def cadence_row(c: HeartbeatCadence, ratio: float, margin: float) -> dict:
     elif c.heartbeat_timeout_s < interval:
         row.update(status="FAIL", recommended_timeout=f"{recommended}s",
                    note=f"heartbeat timeout {c.heartbeat_timeout_s:g}s is shorter than the {interval:.1f}s between calls: healthy attempts time out")
-    elif c.heartbeat_timeout_s > ratio * interval and c.heartbeat_timeout_s > interval + margin:
+    elif c.heartbeat_timeout_s > max(ratio * interval, interval + margin, recommended):
         row.update(status="WARN", recommended_timeout=f"{recommended}s",
                    note=f"heartbeat timeout {c.heartbeat_timeout_s:g}s is over {ratio:g}x the {interval:.1f}s between calls: "
                    "a crash is noticed later than it could be")

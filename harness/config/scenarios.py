@@ -169,7 +169,8 @@ class LongrunHeartbeatScenario(Strict):
         description="How long after the kill to wait for the server to notice (also bounds the wait for the workflows to close).",
     )
     max_heartbeat_ratio: float = Field(
-        5.0, gt=1, description="A heartbeat timeout over this many times the observed heartbeat interval is flagged (WARN)."
+        5.0, gt=1, description="A heartbeat timeout over this many times the observed heartbeat interval (and over the interval "
+        "plus `margin`) is flagged (WARN).",
     )
 
     @field_validator("input")
@@ -181,10 +182,12 @@ class LongrunHeartbeatScenario(Strict):
 
     @field_validator("detection_timeout")
     @classmethod
-    def _longer_than_margin(cls, value: float, info: ValidationInfo) -> float:
-        margin = info.data.get("margin")
-        if margin is not None and value <= margin:
-            raise ValueError(f"expected more than `margin` ({margin:g}s), or no detection could be judged in time")
+    def _longer_than_restart_and_margin(cls, value: float, info: ValidationInfo) -> float:
+        margin, restart_after = info.data.get("margin"), info.data.get("restart_after")
+        if margin is not None and restart_after is not None and value <= margin + restart_after:
+            raise ValueError(
+                f"expected more than `restart_after` + `margin` ({restart_after + margin:g}s), or no detection could be judged in time"
+            )
         return value
 
 

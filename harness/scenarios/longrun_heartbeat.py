@@ -139,7 +139,10 @@ def _killed_attempt(
         return None  # unknown, or it finished on its worker just before the kill: nothing was lost
     backoff = record.policy.interval_after(r.attempt)
     polled = _polled_detection(r, backoff)
-    found = detection_from_history(history, r.activity_id, r.attempt) or polled
+    # The history time (the retry's start minus its backoff) also holds the restarted workers' start-up; the polled
+    # time (the retry's scheduling) does not. The earlier of the two is the closer bound.
+    candidates = [d for d in (detection_from_history(history, r.activity_id, r.attempt), polled) if d is not None]
+    found = min(candidates, key=lambda d: d.at, default=None)
     return KilledAttempt(
         workflow_id=r.workflow_id, activity_id=r.activity_id, activity_type=record.activity_type, attempt=r.attempt,
         heartbeat_timeout_s=record.heartbeat_s, start_to_close_s=record.start_to_close_s,
@@ -175,14 +178,16 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
                 for w, infos in pending.items() for p in infos if p.state == STARTED
             ]
             killed_at = time.time()
-            kills = await ctx.supervisor.kill_all("SIGKILL")
-            step.detail.update(
-                kills=[f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills],
-                confirmed=all(k.confirmed for k in kills), attempts_running=len(running),
-            )
-        await asyncio.sleep(scenario.restart_after)
-        with journal.step("restart workers", name) as step:
-            step.detail["identities"] = [w.identity for w in await ctx.supervisor.restart_all()]
+            try:
+                kills = await ctx.supervisor.kill_all("SIGKILL")
+                step.detail.update(
+                    kills=[f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills],
+                    confirmed=all(k.confirmed for k in kills), attempts_running=len(running),
+                )
+                await asyncio.sleep(scenario.restart_after)
+            finally:  # the scenarios after this one need workers, whatever happened here
+                with journal.step("restart workers", name) as restart:
+                    restart.detail["identities"] = [w.identity for w in await ctx.supervisor.restart_all()]
         with journal.step("wait for the server to notice the lost attempts", name, timeout_s=scenario.detection_timeout) as step:
             await _watch(ctx, running, max(0.0, killed_at + scenario.detection_timeout - time.time()))
             step.detail["noticed"] = sum(r.polled is not None for r in running)

@@ -149,14 +149,21 @@ async def _send_around_restart(ctx: ScenarioContext, runs: list[_Run], timeout: 
     firsts = await asyncio.gather(*(_send(ctx, run.workflow_id, run.burst.order[0], timeout) for run in runs))
     for run, outcome in zip(runs, firsts, strict=True):
         run.outcomes.append(outcome)
-    kills = await ctx.supervisor.kill_all("SIGKILL")
-    rest = asyncio.ensure_future(_send_at_once(ctx, runs, timeout, first=1))
+    rest: asyncio.Future | None = None
+    restarted = False
     try:
+        kills = await ctx.supervisor.kill_all("SIGKILL")
+        rest = asyncio.ensure_future(_send_at_once(ctx, runs, timeout, first=1))
         await _wait_signals_recorded(ctx, runs, timeout)
         await ctx.supervisor.restart_all()
+        restarted = True
         await rest
     finally:
-        rest.cancel()  # only matters when something above failed
+        if not restarted:  # the scenarios after this one need workers, whatever happened here
+            await ctx.supervisor.restart_all()
+        if rest is not None and not rest.done():
+            rest.cancel()
+            await asyncio.gather(rest, return_exceptions=True)
     return kills
 
 

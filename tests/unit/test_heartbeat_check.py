@@ -103,6 +103,9 @@ def test_cadence_rows_at_the_edges():
     assert cadence_row(HeartbeatCadence("a", 5.0, 30, 1.0), ratio, margin)["status"] == "PASS"  # exactly 5x: not over
     assert cadence_row(HeartbeatCadence("a", 5.5, 30, 1.0), ratio, margin)["status"] == "PASS"  # over 5x, within interval + margin
     assert cadence_row(HeartbeatCadence("a", 30.0, 1, None), ratio, margin)["note"].startswith("fewer than two")
+    # over 2x and over interval + margin, but never a warning that recommends a longer timeout than the one set
+    assert cadence_row(HeartbeatCadence("a", 12.0, 30, 5.0), 2.0, 1.0)["status"] == "PASS"
+    assert cadence_row(HeartbeatCadence("a", 16.0, 30, 5.0), 2.0, 1.0)["recommended_timeout"] == "15s"
     no_timeout = cadence_row(HeartbeatCadence("a", 0.0, 30, 1.0), ratio, margin)
     assert no_timeout["status"] == "WARN" and "no heartbeat_timeout" in no_timeout["note"] and no_timeout["recommended_timeout"] == "3s"
 

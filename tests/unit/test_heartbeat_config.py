@@ -30,8 +30,8 @@ def test_shipped_scenario_runs_the_export_and_both_apps_name_it():
     ("body", "key_path", "fragment"),
     [
         ("input: {seconds: 15}\n", "input", "`input` needs `workflow`"),
-        ("margin: 10s\ndetection_timeout: 10s\n", "detection_timeout", "expected more than `margin` (10s)"),
-        ("margin: 90s\n", "detection_timeout", "expected more than `margin` (90s)"),
+        ("margin: 10s\ndetection_timeout: 10s\n", "detection_timeout", "expected more than `restart_after` + `margin` (11s)"),
+        ("margin: 90s\n", "detection_timeout", "expected more than `restart_after` + `margin` (91s)"),
         ("workflows: 0\n", "workflows", "greater than or equal to 1"),
         ("long_activity_bound: 0\n", "long_activity_bound", "greater than 0"),
         ("kill_after: soon\n", "kill_after", "duration"),
