@@ -102,7 +102,10 @@ def _eval(node: ast.AST, names: Mapping[str, Any], source: str) -> Any:
         case ast.UnaryOp(op=op, operand=operand):
             return _UNARY[type(op)](_eval(operand, names, source))
         case ast.BinOp(left=left, op=op, right=right):
-            return _BINARY[type(op)](_eval(left, names, source), _eval(right, names, source))
+            a, b = _eval(left, names, source), _eval(right, names, source)
+            if isinstance(op, ast.Mult) and not all(isinstance(v, (int, float)) for v in (a, b)):
+                raise InvariantError(f"{source}: `*` multiplies numbers only")  # 'x' * 10**12 would exhaust memory
+            return _BINARY[type(op)](a, b)
         case ast.BoolOp(op=op, values=values):
             if isinstance(op, ast.And):
                 return all(_eval(v, names, source) for v in values)
@@ -124,7 +127,7 @@ def evaluate(source: str, names: Mapping[str, Any]) -> bool:
         return bool(_eval(compile_expression(source), names, source))
     except InvariantError:
         raise
-    except (TypeError, ValueError, ZeroDivisionError, KeyError, IndexError) as exc:
+    except (TypeError, ValueError, ArithmeticError, KeyError, IndexError, RecursionError) as exc:
         raise InvariantError(f"{source}: {type(exc).__name__}: {exc}") from None
 
 

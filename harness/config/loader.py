@@ -15,9 +15,11 @@ from harness.config.scenarios import (
     NetworkFaultSpec,
     NonRetryableScenario,
     ScheduleToStartScenario,
+    TimeSkipScenario,
     resolve_rate,
 )
 from harness.errors import ConfigError
+from harness.invariants import load_callable
 
 
 @dataclass(frozen=True)
@@ -159,13 +161,14 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
         scenario = load_scenario(scenarios_dir / f"{name}.yaml")
         if scenario.name != name:
             raise ConfigError(f"expected name {name!r} to match the file name", file=str(scenarios_dir / f"{name}.yaml"), key_path="name")
-        _check_references(scenario, config, scenarios_dir / f"{name}.yaml")
+        _check_references(scenario, config, scenarios_dir / f"{name}.yaml", app_path)
         scenarios.append(scenario)
     return RunPlan(config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios))
 
 
-def _check_references(scenario: Scenario, config: ReadinessConfig, path: Path) -> None:
-    """What a scenario names must exist in the config: the faulted dependency, the rates it is relative to."""
+def _check_references(scenario: Scenario, config: ReadinessConfig, path: Path, app_path: Path) -> None:
+    """What a scenario names must exist: the faulted dependency, the rates it is relative to, the Python invariant
+    it calls, the kind of worker it needs."""
     fault = getattr(scenario, "fault", None)
     dependencies = [d.name for d in config.dependencies]
     if isinstance(fault, NetworkFaultSpec) and fault.dependency not in dependencies:
@@ -189,6 +192,20 @@ def _check_references(scenario: Scenario, config: ReadinessConfig, path: Path) -
         raise ConfigError(
             "no business error types to raise: list them here or under `retry.business_errors` in the config",
             file=str(path), key_path="error_types",
+        )
+    expect = getattr(scenario, "expect", None)
+    for key, check in (("check", getattr(scenario, "check", None)), ("expect.check", getattr(expect, "check", None))):
+        if check:
+            try:
+                load_callable(check, app_path)
+            except ConfigError as exc:
+                raise ConfigError(exc.detail, file=str(path), key_path=key) from None
+    external = [w.name for w in config.workers if w.python is None]
+    if isinstance(scenario, TimeSkipScenario) and external:
+        raise ConfigError(
+            f"the time-skipping test server runs Python workers only (it cannot list pollers), but {', '.join(external)} "
+            "is an external command: drop this scenario from the config or give the worker a `python:` spec",
+            file=str(path), key_path="kind",
         )
 
 

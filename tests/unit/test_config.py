@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -220,3 +221,23 @@ def test_unbounded_durations_are_rejected(tmp_path, raw):
     with pytest.raises(ConfigError) as caught:
         load_scenario(write(tmp_path / "s.yaml", f"name: s\nkind: worker_restart\ncompletion_timeout: {raw}\n"))
     assert caught.value.key_path == "completion_timeout"
+
+
+def test_python_invariants_and_worker_kinds_are_checked_before_anything_starts(tmp_path):
+    shutil.copytree(REPO / "scenarios", tmp_path / "scenarios")
+    config = yaml.safe_load((REPO / "readiness.yaml").read_text())
+    config["app"]["path"] = str(REPO)
+    config_path = write(tmp_path / "readiness.yaml", yaml.safe_dump(config))
+    signals = tmp_path / "scenarios/signals-concurrent.yaml"
+    signals.write_text(signals.read_text() + "check: sample_workflows.approvals:no_such_function\n")
+    with pytest.raises(ConfigError) as caught:
+        load_plan(config_path, only=["signals-concurrent"])
+    assert (caught.value.file, caught.value.key_path) == (str(signals), "check") and "no_such_function" in caught.value.detail
+    assert caught.value.exit_code == 2
+
+    config["workers"].append({"name": "go-worker", "command": ["./worker"]})
+    config_path = write(tmp_path / "readiness.yaml", yaml.safe_dump(config))
+    with pytest.raises(ConfigError) as caught:
+        load_plan(config_path, only=["longrun-time-skip"])
+    assert caught.value.key_path == "kind" and "go-worker is an external command" in caught.value.detail
+    assert caught.value.file.endswith("longrun-time-skip.yaml")

@@ -65,6 +65,9 @@ def test_expression_type_rejects_bad_invariants_at_load():
         ("status + 1 == 2", "TypeError"),
         ("result.items[5] == 1", "list value has no 5"),
         ("approvals / 0 == 1", "ZeroDivisionError"),
+        ("status * 99999999999999999999 == 1", "multiplies numbers only"),
+        ("10.0 ** 2 == 1", "Pow is not allowed"),
+        ("1e308 * 10 > 2 ** 2000", "Pow is not allowed"),
     ],
 )
 def test_unevaluable_invariants_say_why(source, message):
