@@ -77,6 +77,8 @@ def summarise(history: WorkflowHistory, history_file: str | None = None) -> Work
         elif kind in _CLOSE_STATUS:
             status, closed_at = _CLOSE_STATUS[kind], event.event_time.ToMicroseconds() / 1e6
             failure_kind = _ENDING_TYPE.get(kind)
+            if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+                cause = event.workflow_execution_terminated_event_attributes.reason
             if kind == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
                 failure = event.workflow_execution_failed_event_attributes.failure
                 failure_message, failure_kind, cause = failure.message, failure_type(failure), root_cause(failure).message

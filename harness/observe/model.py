@@ -57,7 +57,8 @@ class WorkflowRecord:
     """For a workflow that did not complete: the innermost error type of its failure (e.g. PaymentDeclined), or the
     kind of ending (Timeout, Terminated, Canceled)."""
     failure_cause: str | None = None
-    """Message of the innermost cause of the failure (the activity's own error, not 'Activity task failed')."""
+    """Message of the innermost cause of the failure (the activity's own error, not 'Activity task failed'), or the
+    reason given for a termination."""
 
 
 @dataclass(frozen=True)

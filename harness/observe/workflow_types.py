@@ -21,6 +21,8 @@ _VARIABLE_PARTS = (
     (re.compile(r"\d+(\.\d+)?"), "<n>"),
 )
 MAX_PATTERN = 160
+HARNESS_TERMINATION = "readiness scenario "
+"""Reasons the scenarios give when they terminate what they leave open: not a failure of the app."""
 
 
 def message_pattern(message: str | None) -> str:
@@ -49,7 +51,8 @@ def _rows(records: Iterable[WorkflowRecord], clock: str) -> list[WorkflowTypeSta
     rows = []
     for workflow_type in sorted(by_type):
         runs = by_type[workflow_type]
-        closed = [r for r in runs if r.status != "RUNNING"]
+        stopped = [r for r in runs if r.status == "TERMINATED" and (r.failure_cause or "").startswith(HARNESS_TERMINATION)]
+        closed = [r for r in runs if r.status != "RUNNING" and r not in stopped]
         completed = [r for r in closed if r.status in ("COMPLETED", "CONTINUED_AS_NEW")]
         failed = [r for r in closed if r not in completed]
         latencies = [r.closed_at - r.started_at for r in completed if r.closed_at is not None and r.started_at is not None]
@@ -61,7 +64,8 @@ def _rows(records: Iterable[WorkflowRecord], clock: str) -> list[WorkflowTypeSta
                 workflows=len(runs),
                 completed=len(completed),
                 failed=len(failed),
-                still_open=len(runs) - len(closed),
+                still_open=len(runs) - len(closed) - len(stopped),
+                stopped_by_harness=len(stopped),
                 failure_rate=round(len(failed) / len(closed), 4) if closed else 0.0,
                 latency_p50_s=_round(percentile(latencies, 50)),
                 latency_p95_s=_round(percentile(latencies, 95)),

@@ -86,7 +86,8 @@ class WorkflowTypeStats(Frozen):
     completed: int
     failed: int = Field(description="Closed without completing: failed, timed out, terminated or canceled.")
     still_open: int
-    failure_rate: float = Field(description="failed / closed.")
+    stopped_by_harness: int = Field(0, description="Terminated by a scenario at its end (left open by a fault): not counted as failed.")
+    failure_rate: float = Field(description="failed / (completed + failed).")
     latency_p50_s: float | None = Field(description="End-to-end (start to close) of completed runs.")
     latency_p95_s: float | None
     latency_p99_s: float | None

@@ -59,12 +59,12 @@ def _workflow_types_md(card: Scorecard) -> list[str]:
         "",
         "End-to-end latency of completed runs and how the others ended, whatever the checks said.",
         "",
-        "| workflow type | runs | completed | failed | open | failure rate | p50 (s) | p95 (s) | p99 (s) | clock |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| workflow type | runs | completed | failed | open | stopped by the harness | failure rate | p50 (s) | p95 (s) | p99 (s) | clock |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for t in card.workflow_types:
         lines.append(
-            f"| {t.workflow_type} | {t.workflows} | {t.completed} | {t.failed} | {t.still_open} | {t.failure_rate:.1%} "
+            f"| {t.workflow_type} | {t.workflows} | {t.completed} | {t.failed} | {t.still_open} | {t.stopped_by_harness} | {t.failure_rate:.1%} "
             f"| {_seconds(t.latency_p50_s)} | {_seconds(t.latency_p95_s)} | {_seconds(t.latency_p99_s)} | {t.clock} |"
         )
     classes = [(t.workflow_type, c) for t in card.workflow_types for c in t.failure_classes]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.failure.v1 import ApplicationFailureInfo, Failure, TimeoutFailureInfo
 from temporalio.api.history.v1 import HistoryEvent
@@ -34,8 +36,11 @@ def test_history_summary_has_times_and_the_innermost_failure_type():
 
     timeout = Failure(message="activity timeout", timeout_failure_info=TimeoutFailureInfo(timeout_type=TimeoutType.TIMEOUT_TYPE_HEARTBEAT))
     assert histories.failure_type(Failure(message="x", cause=timeout)) == "Timeout:HEARTBEAT"
-    terminated = histories.summarise(WorkflowHistory("wf-2", [start, timed(5, E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, 1003)]))
+    end = timed(5, E.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED, 1003)
+    end.workflow_execution_terminated_event_attributes.reason = "readiness scenario signals ended"
+    terminated = histories.summarise(WorkflowHistory("wf-2", [start, end]))
     assert (terminated.status, terminated.failure_type, terminated.closed_at) == ("TERMINATED", "Terminated", 1003.0)
+    assert terminated.failure_cause == "readiness scenario signals ended"
     running = histories.summarise(WorkflowHistory("wf-3", [start]))
     assert (running.closed_at, running.failure_type) == (None, None)
 
@@ -62,13 +67,14 @@ def test_per_type_latency_failure_rate_and_classes():
         wf("d-3", "FAILED", error="PaymentDeclined", message="order A-5 declined"),
         wf("d-2", "FAILED", error="PaymentDeclined", message="order B-22 declined"),
         wf("t-1", "TERMINATED", error="Terminated", message=None),
+        replace(wf("t-2", "TERMINATED", error="Terminated"), failure_cause="readiness scenario retry-outage ended"),
         wf("open", "RUNNING"),
         wf("ok-1", latency=1.0),  # the same run seen by two scenarios counts once
         wf("a-1", kind="ApprovalWorkflow", latency=0.5),
     ]
     approval, order = workflow_type_stats(records)
     assert (approval.workflow_type, approval.workflows, approval.failure_rate, approval.latency_p99_s) == ("ApprovalWorkflow", 1, 0.0, 0.5)
-    assert (order.workflows, order.completed, order.failed, order.still_open) == (105, 100, 4, 1)
+    assert (order.workflows, order.completed, order.failed, order.still_open, order.stopped_by_harness) == (106, 100, 4, 1, 1)
     assert order.failure_rate == round(4 / 104, 4)
     assert (order.latency_p50_s, order.latency_p95_s, order.latency_p99_s) == (50.0, 95.0, 99.0)
     classes = [(c.status, c.error_type, c.message_pattern, c.count) for c in order.failure_classes]
@@ -85,6 +91,6 @@ def test_time_skipped_workflows_get_their_own_rows_and_the_view_renders():
     rows.append(workflow_type_stats([wf("x", "TIMED_OUT", error="WorkflowTimeout", message="")], [])[0])
     text = to_markdown(card([]).model_copy(update={"workflow_types": rows}))
     assert "## Workflow types (the first-48-hours view)" in text
-    assert "| SubscriptionWorkflow | 1 | 1 | 0 | 0 | 0.0% | 30.0 days | 30.0 days | 30.0 days | workflow time (time-skipping server) |" in text
+    assert "| SubscriptionWorkflow | 1 | 1 | 0 | 0 | 0 | 0.0% | 30.0 days | 30.0 days | 30.0 days | workflow time (time-skipping server) |" in text
     assert "| OrderWorkflow | TIMED_OUT | WorkflowTimeout | - | 1 | `histories/x.json` |" in text
     assert "first-48-hours" not in to_markdown(card([]))
