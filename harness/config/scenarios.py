@@ -150,15 +150,28 @@ class ScheduleToStartScenario(Strict):
     thresholds: LatencyThresholds = Field(default_factory=LatencyThresholds)
 
 
-class LongrunHeartbeatScenario(Strict):
-    """Kill every worker while long activities run: the server must notice within the heartbeat timeout."""
+class StartsItsOwnWorkflows(Strict):
+    """What the scenarios that start workflows of their own choosing share (default: the config's workload)."""
 
     name: Identifier
-    kind: Literal["longrun_heartbeat"]
+    kind: str
     description: str = ""
     workflow: str | None = Field(None, min_length=1, description="Workflow type to start; default: the config's workload.")
     input: Any = Field(None, description="Its argument (strings may contain `{i}`); needs `workflow`. Default: the workload's inputs.")
     id_prefix: Identifier | None = Field(None, description="Workflow id prefix; default: the config's workload.id_prefix.")
+
+    @field_validator("input")
+    @classmethod
+    def _input_needs_workflow(cls, value: Any, info: ValidationInfo) -> Any:
+        if value is not None and info.data.get("workflow") is None:
+            raise ValueError("`input` needs `workflow` (without `workflow` the config's workload and its inputs are used)")
+        return value
+
+
+class LongrunHeartbeatScenario(StartsItsOwnWorkflows):
+    """Kill every worker while long activities run: the server must notice within the heartbeat timeout."""
+
+    kind: Literal["longrun_heartbeat"]
     workflows: int = Field(2, ge=1, le=100, description="How many workflows to start.")
     long_activity_bound: Duration = Field(10.0, gt=0, description="Activities whose start-to-close timeout is longer than this are long.")
     kill_after: Duration = Field(3.0, description="How long after the long activities started to SIGKILL every worker.")
@@ -172,13 +185,6 @@ class LongrunHeartbeatScenario(Strict):
         5.0, gt=1, description="A heartbeat timeout over this many times the observed heartbeat interval (and over the interval "
         "plus `margin`) is flagged (WARN).",
     )
-
-    @field_validator("input")
-    @classmethod
-    def _input_needs_workflow(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None and info.data.get("workflow") is None:
-            raise ValueError("`input` needs `workflow` (without `workflow` the config's workload and its inputs are used)")
-        return value
 
     @field_validator("detection_timeout")
     @classmethod
@@ -223,15 +229,10 @@ class MessageSpec(Strict):
         return self.signal if self.signal is not None else f"update:{self.update}"
 
 
-class SignalsConcurrentScenario(Strict):
+class SignalsConcurrentScenario(StartsItsOwnWorkflows):
     """Bursts of signals and updates sent at once to idle workflows: the invariants must hold however they land."""
 
-    name: Identifier
     kind: Literal["signals_concurrent"]
-    description: str = ""
-    workflow: str | None = Field(None, min_length=1, description="Workflow type to start; default: the config's workload.")
-    input: Any = Field(None, description="Its argument (strings may contain `{i}`); needs `workflow`. Default: the workload's first input.")
-    id_prefix: Identifier | None = Field(None, description="Workflow id prefix; default: the config's workload.id_prefix.")
     combinations: list[Annotated[list[MessageSpec], Field(min_length=2)]] = Field(
         min_length=1, description="Bursts to send, e.g. `[[approve, cancel], [cancel, \"update:amend\"]]`."
     )
@@ -248,13 +249,6 @@ class SignalsConcurrentScenario(Strict):
     )
     settle: Duration = Field(10.0, gt=0, description="After the bursts, how long to wait for the workflows to close.")
     timeout: Duration = Field(30.0, gt=0, description="Deadline for a workflow to become idle, a message call, a query or a result.")
-
-    @field_validator("input")
-    @classmethod
-    def _input_needs_workflow(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None and info.data.get("workflow") is None:
-            raise ValueError("`input` needs `workflow` (without `workflow` the config's workload and its first input are used)")
-        return value
 
     @field_validator("restart_during_burst")
     @classmethod
@@ -334,15 +328,10 @@ class TimeSkipExpect(Strict):
     check: ImportPath | None = Field(None, description="module:function called with those names; returns True/None, False or messages.")
 
 
-class TimeSkipScenario(Strict):
+class TimeSkipScenario(StartsItsOwnWorkflows):
     """Multi-day workflows on the time-skipping test server: skip days, restart the workers mid-wait, signal, run to the end."""
 
-    name: Identifier
     kind: Literal["time_skip"]
-    description: str = ""
-    workflow: str | None = Field(None, min_length=1, description="Workflow type to start; default: the config's workload.")
-    input: Any = Field(None, description="Its argument (strings may contain `{i}`); needs `workflow`. Default: the workload's inputs.")
-    id_prefix: Identifier | None = Field(None, description="Workflow id prefix; default: the config's workload.id_prefix.")
     workflows: int = Field(3, ge=1, le=50, description="How many workflows to start.")
     timeline: list[TimelineStep] = Field(min_length=1, description="Steps run in order once the workflows started.")
     finish_within: LongDuration = Field(
@@ -352,13 +341,6 @@ class TimeSkipScenario(Strict):
         120.0, gt=0, description="Wall-clock bound of each wait: a step settling, a skip, the run to the end."
     )
     expect: TimeSkipExpect = Field(default_factory=TimeSkipExpect)
-
-    @field_validator("input")
-    @classmethod
-    def _input_needs_workflow(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None and info.data.get("workflow") is None:
-            raise ValueError("`input` needs `workflow` (without `workflow` the config's workload and its inputs are used)")
-        return value
 
     @field_validator("timeline")
     @classmethod
