@@ -19,7 +19,7 @@ from typing import Any
 from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
 from temporalio.service import RPCError
 
-from harness import replay, time_skipping
+from harness import time_skipping
 from harness.config.scenarios import TimelineStep, TimeSkipScenario
 from harness.invariants import callable_violations, load_callable
 from harness.observe import histories
@@ -35,7 +35,7 @@ from harness.observe.time_skip import (
     duration_label,
     progress,
 )
-from harness.scenarios.base import ScenarioContext
+from harness.scenarios.base import ScenarioContext, replay_histories
 from harness.scenarios.load_common import bounded
 from harness.server import CREDENTIAL_ENV_PREFIXES
 from harness.workers import WorkerSupervisor
@@ -259,15 +259,7 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
             step.detail.update(statuses={e.workflow_id: e.status for e in ends})
         wall_time = time.monotonic() - began
     with journal.step("replay histories", name) as step:
-        python_workers = [w for w in config.workers if w.python]
-        replays = await replay.replay_files(
-            {r.workflow_id: ctx.out_dir / r.history_file for r in records if r.history_file},
-            sorted({p for w in python_workers for p in w.python.workflows}),
-            env=ctx.supervisor.worker_env(python_workers[0]),
-            cwd=ctx.plan.app_path,
-            log_dir=ctx.out_dir / "logs" / f"replay-{name}",
-            jobs=min(2, len(records)),
-        )
+        replays = await replay_histories(ctx, name, records)
         step.detail["failures"] = sum(not o.ok for o in replays)
     return TimeSkipObservations(
         scenario=name,

@@ -7,11 +7,10 @@ import asyncio
 from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowExecutionStatus
 
-from harness import replay
 from harness.config.models import WorkerRestartScenario
 from harness.observe import histories, metrics
 from harness.observe.model import RestartObservations
-from harness.scenarios.base import ScenarioContext
+from harness.scenarios.base import ScenarioContext, replay_histories
 from harness.workload import start_workflows
 
 POLL_INTERVAL_S = 0.5
@@ -91,17 +90,7 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         after, scrape_errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
         step.detail.update(histories=len(records), metric_samples=len(samples) + len(after), scrape_errors=scrape_errors)
     with journal.step("replay histories", name) as step:
-        python_workers = [w for w in config.workers if w.python]
-        outcomes: tuple = ()
-        if python_workers:
-            outcomes = await replay.replay_files(
-                {r.workflow_id: ctx.out_dir / r.history_file for r in records if r.history_file},
-                sorted({p for w in python_workers for p in w.python.workflows}),
-                env=ctx.supervisor.worker_env(python_workers[0]),
-                cwd=ctx.plan.app_path,
-                log_dir=ctx.out_dir / "logs" / f"replay-{name}",
-                jobs=min(2, len(records)),
-            )
+        outcomes = await replay_histories(ctx, name, records)
         step.detail["failures"] = sum(not o.ok for o in outcomes)
     return RestartObservations(
         scenario=name,
