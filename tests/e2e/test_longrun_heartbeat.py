@@ -29,9 +29,12 @@ def test_heartbeating_export_is_noticed_within_its_heartbeat_timeout(tmp_path):
     for row in evidence["in_flight"]:
         assert row["activity_type"] == "export_orders" and row["heartbeat_timeout"] == "5s" and row["start_to_close"] == "600s"
         assert row["heartbeats"] and row["heartbeat_calls_before_kill"] >= 1
-        assert row["detected"] and row["detected_by"] == "heartbeat timeout" and row["source"].startswith("history: attempt 2 started")
+        # The earlier of the two measurements counts: history (the retry's start minus its backoff, which also holds
+        # the restarted workers' start-up) or polling (the retry's scheduling minus its backoff).
+        assert row["detected"] and row["detected_by"] == "heartbeat timeout"
+        assert row["source"].startswith(("history: attempt 2 started", "polling: the retry's scheduled_time"))
         assert 0 <= row["detection_s"] <= row["limit_s"] == 10.0  # heartbeat timeout + margin
-        assert row["polled_detection_s"] is not None and abs(row["polled_detection_s"] - row["detection_s"]) < 5
+        assert row["polled_detection_s"] is not None and row["detection_s"] <= row["polled_detection_s"]
         assert (tmp_path / row["history"]).exists()
     [cadence] = evidence["heartbeat_cadence"]
     assert cadence["status"] == "PASS" and cadence["heartbeat_calls"] > 10 and 1.0 <= cadence["max_interval_s"] < 5
