@@ -120,11 +120,11 @@ async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float) -> l
     return open_ids
 
 
-async def terminate(ctx: ScenarioContext, ids: list[str], reason: str) -> None:
+async def terminate(client: Client, ids: list[str], reason: str) -> None:
     """End workflows a scenario leaves open, so nothing keeps retrying on a shared cluster after the run."""
     async def one(workflow_id: str) -> None:
         try:
-            await ctx.client.get_workflow_handle(workflow_id).terminate(reason=reason)
+            await client.get_workflow_handle(workflow_id).terminate(reason=reason)
         except RPCError:
             pass  # closed in the meantime
 
@@ -151,7 +151,7 @@ async def drain_and_observe(
     with ctx.journal.step("wait for workflows to close", name, timeout_s=drain_timeout) as step:
         still_open = await wait_closed(ctx, ids, drain_timeout)
         step.detail["open"] = len(still_open)
-        await terminate(ctx, still_open, f"readiness scenario {name} ended")
+        await terminate(ctx.client, still_open, f"readiness scenario {name} ended")
     with ctx.journal.step("collect histories and metrics", name) as step:
         records, activities, latencies = await collect(ctx, ids)
         after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")

@@ -197,7 +197,7 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
             stuck = {r.workflow_id for r in running if r.polled is None}
             still_open = await load_common.wait_closed(ctx, [w for w in ids if w not in stuck], scenario.detection_timeout)
             step.detail["open"] = len(still_open) + len(stuck)
-            await load_common.terminate(ctx, [*still_open, *stuck], f"readiness scenario {name} ended")
+            await load_common.terminate(ctx.client, [*still_open, *stuck], f"readiness scenario {name} ended")
             closed_cleanly = True
         with journal.step("collect histories", name) as step:
             fetched = await load_common.bounded(histories.fetch(ctx.client, w) for w in ids)
@@ -207,7 +207,7 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
             step.detail.update(histories=len(fetched), heartbeat_calls=len(calls))
     finally:
         if ids and not closed_cleanly:
-            await load_common.terminate(ctx, ids, f"readiness scenario {name} did not finish")
+            await load_common.terminate(ctx.client, ids, f"readiness scenario {name} did not finish")
     by_id = {h.workflow_id: (h, f) for h, f in zip(fetched, files, strict=True)}
     in_flight = [
         _killed_attempt(r, *by_id[r.workflow_id], killed_at=killed_at, bound=scenario.long_activity_bound, calls=calls)

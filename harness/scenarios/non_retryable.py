@@ -53,7 +53,7 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
             async with ctx.faults.injected([ActivityFault(activity=scenario.activity, error_type=error_type)]):
                 ids = await start_workflows(ctx.client, config.workload, config.task_queue, f"{ctx.run_tag}-{name}-e{index}", scenario.workflows)
                 found = await _watch(ctx, ids, scenario.activity, scenario.timeout)
-            await load_common.terminate(ctx, list(found), f"readiness scenario {name}: retried a business error")
+            await load_common.terminate(ctx.client, list(found), f"readiness scenario {name}: retried a business error")
             started.update(dict.fromkeys(ids, error_type))
             retrying.update(found)
             step.detail.update(retried=len(found))

@@ -246,7 +246,7 @@ async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Sign
             states = await load_common.bounded(_end_state(ctx, w, scenario.queries, scenario.timeout) for w in ids)
             step.detail["failed_queries"] = sum(len(s[3]) for s in states)
     finally:
-        await load_common.terminate(ctx, ids, f"readiness scenario {name} ended")
+        await load_common.terminate(ctx.client, ids, f"readiness scenario {name} ended")
     with journal.step("collect histories and evaluate invariants", name) as step:
         fetched = await load_common.bounded(histories.fetch(ctx.client, w) for w in ids)
         records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)

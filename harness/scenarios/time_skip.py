@@ -36,7 +36,7 @@ from harness.observe.time_skip import (
     progress,
 )
 from harness.scenarios.base import ScenarioContext, replay_histories
-from harness.scenarios.load_common import bounded
+from harness.scenarios.load_common import bounded, terminate
 from harness.server import CREDENTIAL_ENV_PREFIXES
 from harness.workers import WorkerSupervisor
 from harness.workload import render_input
@@ -214,16 +214,6 @@ async def _end_state(
     return WorkflowEnd(workflow_id, status, state, result, queries, tuple(errors))
 
 
-async def _terminate_open(client: Client, ends: list[WorkflowEnd], name: str) -> None:
-    async def one(workflow_id: str) -> None:
-        try:
-            await client.get_workflow_handle(workflow_id).terminate(reason=f"readiness scenario {name} ended")
-        except RPCError:
-            pass  # closed in the meantime
-
-    await bounded(one(e.workflow_id) for e in ends if e.status == "RUNNING")
-
-
 async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObservations:
     config, journal, name = ctx.plan.config, ctx.journal, scenario.name
     check = load_callable(scenario.expect.check, ctx.plan.app_path) if scenario.expect.check else None
@@ -255,7 +245,7 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
             ends = [await _end_state(server.client, w, states[w], scenario, list(timeline.errors[w]), check) for w in ids]
             fetched = await bounded(histories.fetch(server.client, w) for w in ids)
             records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
-            await _terminate_open(server.client, ends, name)
+            await terminate(server.client, [e.workflow_id for e in ends if e.status == "RUNNING"], f"readiness scenario {name} ended")
             step.detail.update(statuses={e.workflow_id: e.status for e in ends})
         wall_time = time.monotonic() - began
     with journal.step("replay histories", name) as step:
