@@ -24,7 +24,9 @@ from pydantic import ValidationError
 
 import harness
 from harness import checks, server
+from harness.alerts.observe import observe as observe_alerts
 from harness.audit import audit
+from harness.checks import alert_firing, alert_rules
 from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
 from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
 from harness.checks.static_audit import static_audit
@@ -35,8 +37,10 @@ from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
 from harness.journal import Journal, Step, now_iso
 from harness.observe.model import WorkflowRecord
+from harness.observe.recorder import MetricRecorder, MetricWindow, Scrape
 from harness.observe.workflow_types import workflow_type_stats
 from harness.processes import RUN_ID_ENV
+from harness.profiles import PROFILES, Profile
 from harness.scenarios import (
     longrun_heartbeat,
     non_retryable,
@@ -47,7 +51,14 @@ from harness.scenarios import (
     worker_restart,
 )
 from harness.scenarios.base import ScenarioContext
-from harness.scorecard.model import CheckResult, RunInfo, ScenarioSummary, Scorecard, Status, TargetInfo
+from harness.scorecard.model import (
+    CheckResult,
+    RunInfo,
+    ScenarioSummary,
+    Scorecard,
+    Status,
+    TargetInfo,
+)
 from harness.scorecard.verdict import EXIT_CODES, decide
 from harness.workers import WorkerSupervisor
 
@@ -100,6 +111,7 @@ class RunOptions:
     address: str | None = None
     namespace: str | None = None
     locust_workers: int = 0
+    profile: Profile = PROFILES["local"]
 
 
 def preflight(plan: RunPlan, options: RunOptions) -> None:
@@ -138,12 +150,13 @@ def git_commit(path: Path) -> str | None:
 
 def _target_spec(plan: RunPlan, options: RunOptions):
     spec = plan.config.target
-    if options.address:
-        data = {"kind": "existing", "address": options.address, "namespace": options.namespace or spec.namespace}
+    address = options.address or options.profile.address
+    if address:
+        data = {"kind": "existing", "address": address, "namespace": options.namespace or options.profile.namespace or spec.namespace}
         try:
             return ExistingTarget.model_validate(data)
         except ValidationError:
-            raise ConfigError(f"expected HOST:PORT (got {options.address!r})", key_path="--address") from None
+            raise ConfigError(f"expected HOST:PORT (got {address!r})", key_path="--address") from None
     if options.namespace:
         return spec.model_copy(update={"namespace": options.namespace})
     return spec
@@ -162,6 +175,21 @@ def static_check(plan: RunPlan) -> CheckResult:
         return static_audit(audit(paths, plan.app_path), blocking=plan.config.audit.blocking)
     except ConfigError as exc:
         return skipped.model_copy(update={"summary": f"The workflow source could not be read under app.path: {exc}"})
+
+
+async def alert_checks(
+    plan: RunPlan, windows: list[MetricWindow], snapshot: tuple[Scrape, ...], workflow_types: tuple[str, ...], out_dir: Path
+) -> list[CheckResult]:
+    """alerts.static, alerts.fire and alerts.runbooks over the config's rule files and what the run recorded."""
+    alerts = plan.config.alerts
+    if alerts is None or plan.alert_rules is None:
+        return alert_rules.no_rules()
+    obs = await observe_alerts(plan.alert_rules, alerts.scrape_job, windows, snapshot, workflow_types, out_dir)
+    return [
+        alert_rules.alerts_static(obs),
+        alert_firing.alerts_fire(obs),
+        alert_rules.alerts_runbooks(alerts, workflow_types, plan.alert_rules.alerts),
+    ]
 
 
 def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
@@ -233,23 +261,30 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
             WorkerSupervisor(
                 plan.config.workers, client=client, task_queue=plan.config.task_queue,
                 base_env={**target.worker_env(base_env), **dependencies.env, FAULTS_FILE_ENV: str(fault_switch.path)},
-                app_path=plan.app_path, log_dir=log_dir, run_id=run_id,
+                app_path=plan.app_path, log_dir=log_dir, run_id=run_id, profile=options.profile,
+                scrape_job=plan.config.alerts.scrape_job if plan.config.alerts else "temporal-workers",
             )
         )
         with journal.step("start workers") as step:
             step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+        recorder = MetricRecorder(supervisor.metrics_endpoints)
         ctx = ScenarioContext(
             client, supervisor, plan, journal, out_dir, run_id, dependencies=dependencies, faults=fault_switch,
-            load_env=target.worker_env(base_env), locust_workers=options.locust_workers,
+            load_env=target.worker_env(base_env), locust_workers=options.locust_workers, recorder=recorder,
         )
         for scenario in plan.scenarios:
             summary, scenario_checks, workflows = await _run_scenario(ctx, scenario)
             summaries.append(summary)
             results.extend(scenario_checks)
             (time_skipped if scenario.kind in TIME_SKIPPED_KINDS else wall_clock).extend(workflows)
+        snapshot = await recorder.snapshot()
     finally:
         with journal.step("stop workers, dependencies and server"):
             await stack.aclose()
+    workflow_types = workflow_type_stats(wall_clock, time_skipped)
+    with journal.step("alert checks", windows=len(recorder.windows)) as step:
+        results.extend(await alert_checks(plan, recorder.windows, snapshot, tuple(t.workflow_type for t in workflow_types), out_dir))
+        step.detail.update({r.id: r.status.value for r in results[-3:]})
     verdict, reason = decide(results, summaries)
     return Scorecard(
         verdict=verdict,
@@ -263,6 +298,6 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
         ),
         scenarios=summaries,
         checks=results,
-        workflow_types=workflow_type_stats(wall_clock, time_skipped),
+        workflow_types=workflow_types,
         artifacts={"journal": "journal.json", "histories": "histories/", "logs": "logs/"},
     )

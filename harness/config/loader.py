@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from harness.alerts import rules as alert_rules
 from harness.config.models import SCENARIO_KINDS, ReadinessConfig, Scenario
 from harness.config.scenarios import (
     NetworkFaultSpec,
@@ -30,6 +31,8 @@ class RunPlan:
     config_path: Path
     app_path: Path
     scenarios: tuple[Scenario, ...]
+    alert_rules: alert_rules.RuleSet | None = None
+    """The config's Prometheus rule files, loaded (None without an `alerts` section)."""
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -163,7 +166,27 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
             raise ConfigError(f"expected name {name!r} to match the file name", file=str(scenarios_dir / f"{name}.yaml"), key_path="name")
         _check_references(scenario, config, scenarios_dir / f"{name}.yaml", app_path)
         scenarios.append(scenario)
-    return RunPlan(config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios))
+    return RunPlan(
+        config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios),
+        alert_rules=_load_alert_rules(config, config_path),
+    )
+
+
+def _load_alert_rules(config: ReadinessConfig, config_path: Path) -> alert_rules.RuleSet | None:
+    """Every file the `alerts` section names must exist: rule files and runbooks that are paths, not URLs."""
+    if config.alerts is None:
+        return None
+    base = config_path.resolve().parent
+    for type_name, ownership in config.alerts.workflow_types.items():
+        if not ownership.runbook.startswith(("http://", "https://")) and not (base / ownership.runbook).is_file():
+            raise ConfigError(
+                f"expected a runbook file or an http(s) URL, {base / ownership.runbook} does not exist",
+                file=str(config_path), key_path=f"alerts.workflow_types.{type_name}.runbook",
+            )
+    try:
+        return alert_rules.load([base / path for path in config.alerts.rules], runbook_base=base)
+    except ConfigError as exc:
+        raise ConfigError(exc.detail, file=str(config_path), key_path=exc.key_path) from None
 
 
 def _check_references(scenario: Scenario, config: ReadinessConfig, path: Path, app_path: Path) -> None:

@@ -138,6 +138,19 @@ class AuditConfig(Strict):
     blocking: bool = Field(False, description="Static determinism audit findings FAIL the run instead of WARN.")
 
 
+class Ownership(Strict):
+    owner: str = Field(min_length=1, description="Team or person paged when this workflow type fails.")
+    runbook: str = Field(min_length=1, description="Runbook: a file path relative to this config, or an http(s) URL.")
+
+
+class AlertsConfig(Strict):
+    rules: list[str] = Field(min_length=1, description="Prometheus rule files, relative to this config.")
+    scrape_job: str = Field("temporal-workers", min_length=1, description="The `job` label Prometheus gives the workers' metrics.")
+    workflow_types: dict[str, Ownership] = Field(
+        default_factory=dict, description="Per workflow type: who owns it in production and its runbook (alerts.runbooks)."
+    )
+
+
 class ReadinessConfig(Strict):
     version: Literal[1] = 1
     app: AppConfig
@@ -151,6 +164,7 @@ class ReadinessConfig(Strict):
     audit: AuditConfig = Field(default_factory=AuditConfig, description="The static determinism audit of the workflow code.")
     load: LoadExpectations | None = Field(None, description="Expected and peak rates; needed by scenarios with relative rates.")
     retry: RetryRules = Field(default_factory=RetryRules)
+    alerts: AlertsConfig | None = Field(None, description="The alert rules production runs with; without them the alert checks FAIL.")
 
     @model_validator(mode="after")
     def _unique_names(self) -> ReadinessConfig:

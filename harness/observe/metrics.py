@@ -22,7 +22,9 @@ def parse(text: str, *, worker: str, phase: str) -> tuple[MetricSample, ...]:
         return bare if name not in exported and bare in exported else name
 
     return tuple(
-        MetricSample(worker, phase, as_exported(sample.name), tuple(sorted(sample.labels.items())), float(sample.value))
+        MetricSample(
+            worker, phase, as_exported(sample.name), tuple(sorted(sample.labels.items())), float(sample.value), family.type
+        )
         for family in text_string_to_metric_families(text)
         for sample in family.samples
     )

@@ -89,6 +89,8 @@ class MetricSample:
     name: str
     labels: tuple[tuple[str, str], ...]
     value: float
+    kind: str = ""
+    """The family's type as exported: counter, gauge, histogram (its _bucket/_count/_sum samples), summary or untyped."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from harness.dependencies import Dependencies
 from harness.faults.activity import ActivityFaultSwitch
 from harness.journal import Journal
 from harness.observe.model import ReplayOutcome, WorkflowRecord
+from harness.observe.recorder import MetricRecorder
 from harness.workers import WorkerSupervisor
 
 
@@ -32,11 +34,26 @@ class ScenarioContext:
     """Environment for load generators: where the target is (and its credentials)."""
     locust_workers: int = 0
     """Locust worker processes (0: Locust runs in one process)."""
+    recorder: MetricRecorder | None = None
+    """Scrapes the workers through baseline, fault and load windows (the series alerts.fire tests the rules on)."""
 
     def rates(self) -> tuple[float | None, float | None]:
         """(expected, peak) starts per second from the config's `load`, when declared."""
         load = self.plan.config.load
         return (load.expected_rate, load.peak_rate) if load else (None, None)
+
+
+WORKERS_KILLED = ("pollers", "worker_down")
+"""Alert categories (harness.alerts.catalog.CATEGORIES) that should fire when every worker is gone."""
+ACTIVITIES_FAILING = ("activity_failures",)
+WORKFLOWS_FAILING = ("workflow_failures",)
+
+
+def metric_window(ctx: ScenarioContext, scenario: str, phase: str, description: str, expects: tuple[str, ...] = ()):
+    """`async with` this around a baseline, fault or load phase to record the workers' metrics through it."""
+    if ctx.recorder is None:
+        return contextlib.nullcontext()
+    return ctx.recorder.window(scenario, phase, description, expects)
 
 
 async def replay_histories(ctx: ScenarioContext, name: str, records: tuple[WorkflowRecord, ...]) -> tuple[ReplayOutcome, ...]:

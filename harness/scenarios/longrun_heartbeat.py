@@ -32,7 +32,7 @@ from harness.observe.heartbeats import (
     timeout_type,
 )
 from harness.scenarios import load_common
-from harness.scenarios.base import ScenarioContext
+from harness.scenarios.base import WORKERS_KILLED, ScenarioContext, metric_window
 from harness.workload import start_workflows
 
 POLL_INTERVAL_S = 0.5
@@ -179,12 +179,13 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
             ]
             killed_at = time.time()
             try:
-                kills = await ctx.supervisor.kill_all("SIGKILL")
-                step.detail.update(
-                    kills=[f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills],
-                    confirmed=all(k.confirmed for k in kills), attempts_running=len(running),
-                )
-                await asyncio.sleep(scenario.restart_after)
+                async with metric_window(ctx, name, "fault", "every worker SIGKILLed during long activities", WORKERS_KILLED):
+                    kills = await ctx.supervisor.kill_all("SIGKILL")
+                    step.detail.update(
+                        kills=[f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills],
+                        confirmed=all(k.confirmed for k in kills), attempts_running=len(running),
+                    )
+                    await asyncio.sleep(scenario.restart_after)
             finally:  # the scenarios after this one need workers, whatever happened here
                 with journal.step("restart workers", name) as restart:
                     restart.detail["identities"] = [w.identity for w in await ctx.supervisor.restart_all()]

@@ -11,7 +11,7 @@ from harness.errors import ConfigError
 from harness.faults.activity import ActivityFault
 from harness.observe.model import NonRetryableCase, NonRetryableObservations
 from harness.scenarios import load_common
-from harness.scenarios.base import ScenarioContext
+from harness.scenarios.base import WORKFLOWS_FAILING, ScenarioContext, metric_window
 from harness.workload import start_workflows
 
 POLL_INTERVAL_S = 0.5
@@ -50,7 +50,9 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
     injections_before = sum(ctx.faults.injections().values())
     for index, error_type in enumerate(error_types):
         with journal.step(f"raise {error_type} in {scenario.activity}", name, workflows=scenario.workflows) as step:
-            async with ctx.faults.injected([ActivityFault(activity=scenario.activity, error_type=error_type)]):
+            described = f"{error_type} raised in {scenario.activity}"
+            async with metric_window(ctx, name, "fault", described, WORKFLOWS_FAILING), \
+                    ctx.faults.injected([ActivityFault(activity=scenario.activity, error_type=error_type)]):
                 ids = await start_workflows(ctx.client, config.workload, config.task_queue, f"{ctx.run_tag}-{name}-e{index}", scenario.workflows)
                 found = await _watch(ctx, ids, scenario.activity, scenario.timeout)
             await load_common.terminate(ctx.client, list(found), f"readiness scenario {name}: retried a business error")

@@ -13,7 +13,7 @@ from harness.load.shape import Stage
 from harness.observe import metrics
 from harness.observe.model import BacklogSample, LoadObservations
 from harness.scenarios import load_common
-from harness.scenarios.base import ScenarioContext
+from harness.scenarios.base import ACTIVITIES_FAILING, ScenarioContext, metric_window
 
 LOAD_START_TIMEOUT_S = 60.0
 
@@ -45,11 +45,14 @@ async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObserv
     try:
         with journal.step("steady load before the fault", name, rate=rate, seconds=scenario.baseline):
             first_start = await wait_for_first_start(ctx, load, name)
-            await asyncio.sleep(scenario.baseline)
+            async with metric_window(ctx, name, "baseline", f"steady load at {rate:g}/s"):
+                await asyncio.sleep(scenario.baseline)
         fault = scenario.fault
         with journal.step(f"fault {fault.model_dump(exclude_defaults=True)}", name, seconds=scenario.outage) as step:
-            async with applied(fault, ctx.dependencies.proxies, ctx.faults) as window:
-                await asyncio.sleep(scenario.outage)
+            described = f"{fault.dependency}: network {fault.kind}" if hasattr(fault, "dependency") else f"{fault.activity}: activity fault"
+            async with metric_window(ctx, name, "fault", described, ACTIVITIES_FAILING):
+                async with applied(fault, ctx.dependencies.proxies, ctx.faults) as window:
+                    await asyncio.sleep(scenario.outage)
             step.detail.update(confirmed=window.confirmed, **window.evidence)
         with journal.step("load after restore", name, seconds=scenario.recovery) as step:
             result, _, ended = await load

@@ -10,7 +10,7 @@ from harness.load.shape import Stage
 from harness.observe import metrics
 from harness.observe.model import BacklogSample, LoadObservations
 from harness.scenarios import load_common
-from harness.scenarios.base import ScenarioContext
+from harness.scenarios.base import ScenarioContext, metric_window
 
 
 def stages_of(scenario: ScheduleToStartScenario, expected: float | None, peak: float | None) -> list[Stage]:
@@ -33,7 +33,8 @@ async def run(ctx: ScenarioContext, scenario: ScheduleToStartScenario) -> LoadOb
     try:
         shape = [f"{s.duration_s:g}s at {s.rate:g}/s" if s.rate else f"{s.duration_s:g}s x {s.users} users" for s in stages]
         with journal.step("load", name, stages=shape) as step:
-            result, started, ended = await load_common.drive(ctx, name, stages, scenario.signal)
+            async with metric_window(ctx, name, "load", "load at " + ", then ".join(shape)):
+                result, started, ended = await load_common.drive(ctx, name, stages, scenario.signal)
             step.detail.update(workflows=len(result.workflow_ids), requests=[r.__dict__ for r in result.requests])
         return await load_common.drain_and_observe(
             ctx, name, list(result.workflow_ids), scenario.drain_timeout,

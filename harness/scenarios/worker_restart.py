@@ -10,7 +10,7 @@ from temporalio.client import WorkflowExecutionStatus
 from harness.config.models import WorkerRestartScenario
 from harness.observe import histories, metrics
 from harness.observe.model import RestartObservations
-from harness.scenarios.base import ScenarioContext, replay_histories
+from harness.scenarios.base import WORKERS_KILLED, ScenarioContext, metric_window, replay_histories
 from harness.workload import start_workflows
 
 POLL_INTERVAL_S = 0.5
@@ -70,14 +70,16 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         ids = await start_workflows(ctx.client, config.workload, config.task_queue, f"{ctx.run_tag}-{name}", scenario.workflows)
         step.detail["first"] = ids[0]
     with journal.step("wait until mid-flight", name, timeout_s=scenario.mid_flight_timeout) as step:
-        running = await _wait_mid_flight(ctx, ids, scenario.mid_flight_timeout)
+        async with metric_window(ctx, name, "baseline", "workflows in flight, workers healthy"):
+            running = await _wait_mid_flight(ctx, ids, scenario.mid_flight_timeout)
         step.detail["running"] = len(running)
     samples, _ = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="before_kill")
-    with journal.step(f"{scenario.kill_signal} all workers", name) as step:
-        kills = await ctx.supervisor.kill_all(scenario.kill_signal)
-        step.detail["kills"] = [f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills]
-        step.detail["confirmed"] = all(k.confirmed for k in kills)
-    await asyncio.sleep(scenario.restart_after)
+    async with metric_window(ctx, name, "fault", f"every worker {scenario.kill_signal}ed", WORKERS_KILLED):
+        with journal.step(f"{scenario.kill_signal} all workers", name) as step:
+            kills = await ctx.supervisor.kill_all(scenario.kill_signal)
+            step.detail["kills"] = [f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills]
+            step.detail["confirmed"] = all(k.confirmed for k in kills)
+        await asyncio.sleep(scenario.restart_after)
     with journal.step("restart workers", name) as step:
         restarted = await ctx.supervisor.restart_all()
         step.detail["identities"] = [w.identity for w in restarted]

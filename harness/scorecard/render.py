@@ -29,9 +29,18 @@ def _cell(value: Any) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
+def _joined(values: list, limit: int = 20) -> str:
+    shown = ", ".join(_cell(v) for v in values[:limit]) or "none"
+    return shown + (f" (and {len(values) - limit} more)" if len(values) > limit else "")
+
+
 def _evidence_md(evidence: dict[str, Any]) -> list[str]:
     lines: list[str] = []
-    figures = {k: v for k, v in evidence.items() if not isinstance(v, list)}
+    figures = {
+        k: _joined(v) if isinstance(v, list) else v
+        for k, v in evidence.items()
+        if not (isinstance(v, list) and v and all(isinstance(r, dict) for r in v))
+    }
     if figures:
         lines += ["| figure | value |", "|---|---|", *(f"| {k} | {_cell(v)} |" for k, v in figures.items()), ""]
     for key, rows in evidence.items():

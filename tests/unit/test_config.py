@@ -63,7 +63,7 @@ def test_minimal_config_gets_defaults(tmp_path):
     ("text", "key_path", "fragment"),
     [
         (MINIMAL.replace("task_queue: q\n", ""), "task_queue", "required key is missing"),
-        (MINIMAL + "colour: red\n", "colour", "unknown key (expected one of: app, audit, dependencies"),
+        (MINIMAL + "colour: red\n", "colour", "unknown key (expected one of: alerts, app, audit, dependencies"),
         (MINIMAL.replace("name: w", "name: w\n    cuont: 2"), "workers[0].cuont", "unknown key (expected one of: command, count, env, name, python)"),
         (MINIMAL.replace("name: w", "name: w\n    count: many"), "workers[0].count", "valid integer"),
         (MINIMAL.replace("name: w", "name: w\n    count: 99"), "workers[0].count", "less than or equal to 16"),

@@ -1,0 +1,101 @@
+"""Metric time series of a scenario's phases: every worker scraped at a short interval, as Prometheus would.
+
+A window scrapes when it opens, every `interval` while open and when it closes, so a fault that lasts under a
+second is still seen. A worker that stops answering is recorded as down (Prometheus's `up == 0`) and keeps being
+scraped until the window closes, so a window in which every worker was killed shows the workers gone.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+
+import httpx
+
+from harness.observe import metrics
+from harness.observe.model import MetricSample
+
+SCRAPE_INTERVAL_S = 1.0
+
+
+@dataclass(frozen=True)
+class Scrape:
+    at: float
+    """Epoch seconds."""
+    worker: str
+    instance: str
+    """host:port, Prometheus's `instance` label."""
+    up: bool
+    samples: tuple[MetricSample, ...] = ()
+
+
+@dataclass(frozen=True)
+class MetricWindow:
+    scenario: str
+    phase: str
+    """`baseline` (steady state, no fault), `fault` or `load`."""
+    description: str
+    """What was done, e.g. `every worker SIGKILLed` or `payments: network down`."""
+    expects: tuple[str, ...]
+    """Alert categories that should fire if this fault lasted (see harness.alerts.categories); () for the others."""
+    started_at: float
+    ended_at: float
+    scrapes: tuple[Scrape, ...]
+
+
+class MetricRecorder:
+    """Records windows while scenarios run; `endpoints` gives {worker identity: metrics port} of the live workers."""
+
+    def __init__(self, endpoints: Callable[[], dict[str, int]], interval: float = SCRAPE_INTERVAL_S) -> None:
+        self._endpoints = endpoints
+        self.interval = interval
+        self.windows: list[MetricWindow] = []
+
+    @contextlib.asynccontextmanager
+    async def window(self, scenario: str, phase: str, description: str = "", expects: tuple[str, ...] = ()) -> AsyncIterator[None]:
+        """Record while the block runs; the window is kept only when the block finishes without an exception."""
+        known: dict[str, int] = {}
+        scrapes: list[Scrape] = []
+        started = time.time()
+
+        async def scrape_all() -> None:
+            known.update(self._endpoints())
+            scrapes.extend(await scrape_endpoints(known))
+
+        async def keep_scraping() -> None:
+            while True:
+                await asyncio.sleep(self.interval)
+                await scrape_all()
+
+        await scrape_all()
+        loop = asyncio.create_task(keep_scraping())
+        try:
+            yield
+        finally:
+            loop.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await loop
+        await scrape_all()
+        self.windows.append(MetricWindow(scenario, phase, description, expects, started, time.time(), tuple(scrapes)))
+
+    async def snapshot(self) -> tuple[Scrape, ...]:
+        """One scrape of the live workers now (the names they export, for the alert lint)."""
+        return await scrape_endpoints(self._endpoints())
+
+
+async def scrape_endpoints(endpoints: dict[str, int], timeout: float = 1.0) -> tuple[Scrape, ...]:
+    async with httpx.AsyncClient(timeout=timeout) as http:
+        return tuple(await asyncio.gather(*(_scrape_one(http, worker, port) for worker, port in endpoints.items())))
+
+
+async def _scrape_one(http: httpx.AsyncClient, worker: str, port: int) -> Scrape:
+    at = time.time()
+    try:
+        response = await http.get(f"http://127.0.0.1:{port}/metrics")
+        response.raise_for_status()
+        return Scrape(at, worker, f"127.0.0.1:{port}", True, metrics.parse(response.text, worker=worker, phase="window"))
+    except (httpx.HTTPError, ValueError):
+        return Scrape(at, worker, f"127.0.0.1:{port}", False)
