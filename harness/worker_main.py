@@ -27,6 +27,7 @@ from harness.faults.activity import FAULTS_FILE_ENV, FaultInterceptor
 
 SPEC_ENV = "READINESS_WORKER_SPEC"
 METRICS_PORT_ENV = "READINESS_METRICS_PORT"
+METRICS_HOST_ENV = "READINESS_METRICS_HOST"
 IDENTITY_ENV = "READINESS_WORKER_IDENTITY"
 TASK_QUEUE_ENV = "TEMPORAL_TASK_QUEUE"
 
@@ -63,7 +64,7 @@ async def build_worker(spec: PythonWorkerSpec, client: Client, task_queue: str) 
 async def run() -> None:
     spec = PythonWorkerSpec.model_validate_json(os.environ[SPEC_ENV])
     runtime = Runtime(
-        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"127.0.0.1:{os.environ[METRICS_PORT_ENV]}"))
+        telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{os.environ.get(METRICS_HOST_ENV, '127.0.0.1')}:{os.environ[METRICS_PORT_ENV]}"))
     )
     options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config())
     faults_file = os.environ.get(FAULTS_FILE_ENV)

@@ -18,6 +18,7 @@ from harness.config.models import WorkerConfig
 from harness.errors import ProcessError
 from harness.observe import metrics
 from harness.observe.model import KillRecord
+from harness.profiles import PROFILES, Profile, write_targets
 from harness.replay import HASH_SEEDS
 
 POLL_READY_TIMEOUT_S = 45.0
@@ -63,6 +64,8 @@ class WorkerSupervisor:
         app_path: Path,
         log_dir: Path,
         run_id: str,
+        profile: Profile = PROFILES["local"],
+        scrape_job: str = "temporal-workers",
     ) -> None:
         self._configs = workers
         self._run_id = run_id
@@ -72,6 +75,8 @@ class WorkerSupervisor:
         self._app_path = app_path
         self._log_dir = log_dir
         self._generation = 0
+        self._profile = profile
+        self._scrape_job = scrape_job
         self.running: list[WorkerProcess] = []
 
     async def __aenter__(self) -> WorkerSupervisor:
@@ -90,6 +95,7 @@ class WorkerSupervisor:
                 self.running.append(worker)  # registered at once, so a later failure still stops it
                 started.append(worker)
         await asyncio.gather(*(self._wait_polling(w, known) for w in started))
+        self._publish_targets()
         return started
 
     async def _spawn(self, config: WorkerConfig, index: int) -> WorkerProcess:
@@ -99,6 +105,7 @@ class WorkerSupervisor:
         if config.python:
             env[worker_main.SPEC_ENV] = config.python.model_dump_json()
             env[worker_main.METRICS_PORT_ENV] = str(metrics_port)
+            env[worker_main.METRICS_HOST_ENV] = self._profile.metrics_host
             argv = [sys.executable, "-m", "harness.worker_main"]
         else:
             argv = [part.replace("{python}", sys.executable) for part in config.command or []]
@@ -145,6 +152,12 @@ class WorkerSupervisor:
         samples, errors = await metrics.scrape({worker.identity: worker.metrics_port}, phase="startup", timeout=1.0)
         return not errors and metrics.total(samples, "temporal_num_pollers", poller_type="workflow_task") >= 1
 
+    def _publish_targets(self) -> None:
+        """List the live workers for Prometheus (compose profile). A kill leaves the file alone, as a crash would: the
+        dead targets stay listed and show as down until the restart replaces them."""
+        if self._profile.prometheus_targets:
+            write_targets(self._profile.prometheus_targets, self.metrics_endpoints(), self._profile.scrape_host, self._scrape_job)
+
     def metrics_endpoints(self) -> dict[str, int]:
         """{worker identity: metrics port} of the running Python workers."""
         return {w.identity: w.metrics_port for w in self.running if w.metrics_port}
@@ -182,6 +195,7 @@ class WorkerSupervisor:
 
     async def stop_all(self) -> None:
         running, self.running = self.running, []
+        self._publish_targets()
         await asyncio.gather(*(processes.stop(w.proc) for w in running))
 
 

@@ -24,6 +24,7 @@ from harness.config import json_schemas, load_plan, validate_file
 from harness.config.loader import RunPlan
 from harness.errors import ConfigError
 from harness.journal import Step, write_all_or_nothing
+from harness.profiles import PROFILES
 from harness.runner import RunOptions, execute, preflight
 from harness.scorecard.model import Scorecard
 from harness.scorecard.render import write_reports
@@ -66,7 +67,7 @@ def _plan(config_path: Path, scenarios: tuple[str, ...], options: RunOptions) ->
         fail(str(exc), exc.exit_code)
     console.print(
         f"[bold]readiness {__version__}[/]: {escape(plan.config.app.name)} · scenarios {', '.join(s.name for s in plan.scenarios)}"
-        f" · target {escape(options.address or plan.config.target.kind)}"
+        f" · target {escape(options.address or options.profile.address or plan.config.target.kind)}"
     )
     return plan
 
@@ -88,6 +89,11 @@ locust_workers_option = click.option(
     "--locust-workers", type=click.IntRange(0, 64), default=0, show_default=True, metavar="N",
     help="Run Locust as a master and N local worker processes (0: one process).",
 )
+profile_option = click.option(
+    "--profile", type=click.Choice(sorted(PROFILES)), default="local", show_default=True,
+    help="local: the config's target (an embedded dev server by default). compose: the docker-compose.yml stack "
+    "(Temporal on 127.0.0.1:7233; workers listed for its Prometheus in dashboards/prometheus/targets/).",
+)
 scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Run only this scenario (repeatable).")
 
 
@@ -98,11 +104,13 @@ scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar
 @address_option
 @namespace_option
 @locust_workers_option
+@profile_option
 def run(
-    config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: str | None, namespace: str | None, locust_workers: int
+    config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: str | None, namespace: str | None, locust_workers: int,
+    profile: str,
 ) -> None:
     """Run the scenarios against the app and write scorecard.json, scorecard.md and junit.xml."""
-    options = RunOptions(out_dir=out_dir, address=address, namespace=namespace, locust_workers=locust_workers)
+    options = RunOptions(out_dir=out_dir, address=address, namespace=namespace, locust_workers=locust_workers, profile=PROFILES[profile])
     card, reports = _execute(_plan(config_path, scenarios, options), options)
     print_summary(card, reports)
     sys.exit(card.exit_code)
