@@ -56,8 +56,9 @@ def duration_s(text: str) -> float:
     return sum(float(n) * _UNIT_S[u] for n, u in parts)
 
 
-def load(paths: list[Path], runbook_base: Path | None = None) -> RuleSet:
-    """Runbook paths are looked up relative to `runbook_base` (the config's folder), then to the rule file's."""
+def load(paths: list[Path], runbook_bases: tuple[Path, ...] = ()) -> RuleSet:
+    """A runbook_url that is a path is looked up relative to `runbook_bases` (the config's folder, the app's), then to
+    the rule file's folder and each folder above it (so a path from the repository's root works)."""
     alerts: list[AlertRule] = []
     problems: list[str] = []
     for index, path in enumerate(paths):
@@ -66,16 +67,17 @@ def load(paths: list[Path], runbook_base: Path | None = None) -> RuleSet:
         except OSError as exc:
             raise ConfigError(f"cannot read the rule file {path}: {exc.strerror or exc}", key_path=f"alerts.rules[{index}]") from None
         found, found_problems = _parse_file(text, str(path))
-        alerts.extend(replace(a, runbook_found=_runbook_found(a, [runbook_base, path.parent])) for a in found)
+        bases = [*runbook_bases, path.parent, *path.resolve().parents]
+        alerts.extend(replace(a, runbook_found=_runbook_found(a, bases)) for a in found)
         problems.extend(found_problems)
     return RuleSet(tuple(paths), tuple(alerts), tuple(problems))
 
 
-def _runbook_found(alert: AlertRule, bases: list[Path | None]) -> bool | None:
+def _runbook_found(alert: AlertRule, bases: list[Path]) -> bool | None:
     url = alert.annotations.get("runbook_url", "")
     if not url or url.startswith(("http://", "https://")) or "{{" in url:
         return None
-    return any(base is not None and (base / url).is_file() for base in bases)
+    return any((base / url).is_file() for base in bases)
 
 
 def _parse_file(text: str, file: str) -> tuple[list[AlertRule], list[str]]:

@@ -168,11 +168,11 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
         scenarios.append(scenario)
     return RunPlan(
         config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios),
-        alert_rules=_load_alert_rules(config, config_path),
+        alert_rules=_load_alert_rules(config, config_path, app_path),
     )
 
 
-def _load_alert_rules(config: ReadinessConfig, config_path: Path) -> alert_rules.RuleSet | None:
+def _load_alert_rules(config: ReadinessConfig, config_path: Path, app_path: Path) -> alert_rules.RuleSet | None:
     """Every file the `alerts` section names must exist: rule files and runbooks that are paths, not URLs."""
     if config.alerts is None:
         return None
@@ -184,7 +184,7 @@ def _load_alert_rules(config: ReadinessConfig, config_path: Path) -> alert_rules
                 file=str(config_path), key_path=f"alerts.workflow_types.{type_name}.runbook",
             )
     try:
-        return alert_rules.load([base / path for path in config.alerts.rules], runbook_base=base)
+        return alert_rules.load([base / path for path in config.alerts.rules], runbook_bases=(base, app_path))
     except ConfigError as exc:
         raise ConfigError(exc.detail, file=str(config_path), key_path=exc.key_path) from None
 

@@ -17,17 +17,24 @@ import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import REPO, write
+from harness.alerts import promtool
+from tests.conftest import REPO, relocated, write
 
 pytestmark = pytest.mark.e2e
 READINESS = str(Path(sys.executable).parent / "readiness")
 RUN_TIMEOUT_S = 300
+PROMTOOL = promtool.find() is not None
+ALERTS_PASS = {"alerts.static": "PASS", "alerts.fire": "PASS" if PROMTOOL else "SKIPPED", "alerts.runbooks": "PASS"}
+ALERTS_WITHOUT_FAULTS = {**ALERTS_PASS, "alerts.fire": "SKIPPED"}
+"""The alert checks of a sample config (the shipped rules) after a run with fault scenarios, and after one without
+(alerts.fire is SKIPPED, never PASS, where promtool is not installed: .ci/run installs it)."""
 
 
-def run_cli(*args: str, marker: str | None = None) -> subprocess.CompletedProcess:
+def run_cli(*args: str, marker: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
     env = {**os.environ, "E2E_MARKER": marker or uuid.uuid4().hex}
-    return subprocess.run([READINESS, *args], cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    return subprocess.run([READINESS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 
 
 def processes_with_marker(marker: str) -> list[int]:
@@ -64,8 +71,9 @@ def test_good_app_is_go(tmp_path):
     assert list(checks) == [
         "determinism.static", "determinism.restart_replay", "retry.outage", "retry.policy", "retry.non_retryable",
         "latency.schedule_to_start", "longrun.heartbeat", "signals.concurrent", "longrun.time_skip",
+        "alerts.static", "alerts.fire", "alerts.runbooks",
     ]
-    assert all(c["status"] == "PASS" for c in checks.values()), [(c["id"], c["summary"]) for c in card["checks"]]
+    assert {k: c["status"] for k, c in checks.items() if c["status"] != "PASS"} == ({} if PROMTOOL else {"alerts.fire": "SKIPPED"})
     evidence = checks["determinism.restart_replay"]["evidence"]
     assert evidence["workflows_started"] == 6 and evidence["completed"] == 6 and evidence["replay_failures"] == 0
     assert evidence["workers_killed"] == 2 and all(k["returncode"] == -9 for k in evidence["kills"])
@@ -103,6 +111,8 @@ def test_good_app_is_go(tmp_path):
     assert [(c["error_type"], c["count"]) for c in orders["failure_classes"]] == [("PaymentDeclined", 2)]
     assert "## Workflow types (the first-48-hours view)" in (tmp_path / "scorecard.md").read_text()
 
+    assert_alerts_of_the_good_app(checks, tmp_path)
+
     assert card["run"]["target"]["server_version"] and card["run"]["sdk_version"]
     assert (tmp_path / "scorecard.md").read_text().count("GO") >= 1 and (tmp_path / "junit.xml").exists()
     steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
@@ -113,12 +123,34 @@ def test_good_app_is_go(tmp_path):
     assert processes_with_marker(marker) == []  # no worker, proxy target, Locust or server process left
 
 
+def assert_alerts_of_the_good_app(checks: dict, out: Path) -> None:
+    """Every fault caught by its alert, the steady state silent: the fault x alert matrix of the default run."""
+    assert checks["alerts.static"]["evidence"]["workers_naming"] == "counters without _total, latencies in milliseconds"
+    assert len(checks["alerts.runbooks"]["evidence"]["workflow_types"]) == 4
+    if not PROMTOOL:
+        assert "apt-get install prometheus" in checks["alerts.fire"]["summary"]
+        return
+    fire = checks["alerts.fire"]["evidence"]
+    results = {(w["scenario"], w["window"]): (w["result"], w["fired"]) for w in fire["windows"]}
+    assert fire["faults"] == fire["caught"] == 4
+    assert results[("worker-restart", "fault")] == ("caught", "TemporalWorkerDown, TemporalWorkerPollersZero")
+    assert results[("retry-outage", "fault")] == ("caught", "TemporalActivityFailureRate")
+    assert results[("non-retryable", "fault")][0] == "caught" and "TemporalWorkflowFailureRate" in results[("non-retryable", "fault")][1]
+    assert results[("longrun-heartbeat", "fault")][0] == "caught"
+    assert results[("worker-restart", "baseline")] == results[("retry-outage", "baseline")] == ("silent", "none")
+    assert results[("schedule-to-start", "load")][1] == "none"  # 2x peak on a well-sized app pages nobody
+    assert "TemporalNonDeterminism" in fire["alerts_not_exercised"] and "extended for" in fire["assumption"]
+    assert all((out / w["test_file"]).is_file() for w in fire["windows"])
+    assert "**matrix**" in (out / "scorecard.md").read_text()
+
+
 def test_flawed_app_is_no_go_naming_every_workflow(tmp_path):
     result = run_cli("run", "--config", "sample_workflows/flawed/local_state.yaml", "--out", str(tmp_path))
     assert result.returncode == 1, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
     assert card["verdict"] == "NO-GO"
-    static, check = card["checks"]
+    static, check, *alerts = card["checks"]
+    assert {a["id"]: a["status"] for a in alerts} == ALERTS_PASS
     assert static["status"] == "WARN" and static["evidence"]["by_rule"] == {"io": 1}
     assert check["status"] == "FAIL"
     problems = check["evidence"]["problems"]
@@ -205,10 +237,17 @@ def test_existing_server_by_address(tmp_path):
         deadline = time.monotonic() + 60
         while port_is_free(f"127.0.0.1:{port}") and time.monotonic() < deadline:
             time.sleep(0.2)
+        # the compose profile, with --address taking precedence over its 127.0.0.1:7233 (run from another folder: the
+        # Prometheus target file is relative to the working directory, where docker-compose.yml would be)
+        workdir = tmp_path / "compose-checkout"
+        workdir.mkdir()
         result = run_cli(
-            "run", "--scenario", "worker-restart", "--address", f"127.0.0.1:{port}", "--namespace", "readiness-e2e", "--out", str(tmp_path)
+            "run", "--config", str(REPO / "readiness.yaml"), "--scenario", "worker-restart", "--profile", "compose",
+            "--address", f"127.0.0.1:{port}", "--namespace", "readiness-e2e", "--out", str(tmp_path), cwd=workdir,
         )
         assert result.returncode == 0, result.stdout + result.stderr
+        targets = workdir / "dashboards/prometheus/targets/harness-workers.json"
+        assert json.loads(targets.read_text()) == []  # every worker listed during the run is gone at its end
         card = json.loads((tmp_path / "scorecard.json").read_text())
         assert card["run"]["target"] == {
             "kind": "existing", "address": f"127.0.0.1:{port}", "namespace": "readiness-e2e",
@@ -229,8 +268,7 @@ def test_existing_server_by_address(tmp_path):
 
 def test_worker_that_cannot_start_is_a_harness_error_exit_3(tmp_path):
     config = tmp_path / "readiness.yaml"
-    text = (REPO / "readiness.yaml").read_text()
-    text = text.replace("path: .", f"path: {REPO}").replace("scenarios_dir: scenarios", f"scenarios_dir: {REPO / 'scenarios'}")
+    text = yaml.safe_dump(relocated(REPO / "readiness.yaml"))
     config.write_text(text.replace("sample_workflows.orders:OrderWorkflow", "sample_workflows.orders:Missing"))
     marker = uuid.uuid4().hex
     result = run_cli("run", "--config", str(config), "--out", str(tmp_path / "out"), marker=marker)

@@ -12,7 +12,7 @@ import uuid
 import pytest
 
 from tests.conftest import REPO
-from tests.e2e.test_cli_run import READINESS, lines_of, processes_with_marker, run_cli, wait_for_line
+from tests.e2e.test_cli_run import ALERTS_PASS, ALERTS_WITHOUT_FAULTS, READINESS, lines_of, processes_with_marker, run_cli, wait_for_line
 
 pytestmark = pytest.mark.e2e
 
@@ -26,7 +26,7 @@ def test_default_retry_policy_storms_during_the_outage(tmp_path):
     result = run_cli("run", "--config", "sample_workflows/flawed/default_retry.yaml", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 1, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
-    assert statuses(card) == {"determinism.static": "PASS", "retry.outage": "FAIL", "retry.policy": "FAIL"}
+    assert statuses(card) == {"determinism.static": "PASS", "retry.outage": "FAIL", "retry.policy": "FAIL", **ALERTS_PASS}
     outage = next(c for c in card["checks"] if c["id"] == "retry.outage")
     assert outage["evidence"]["storm_factor"] > 4 and "normal rate" in outage["summary"]
     policy = next(c for c in card["checks"] if c["id"] == "retry.policy")
@@ -42,7 +42,7 @@ def test_undersized_worker_starves_at_twice_the_peak_with_distributed_locust(tmp
     )
     assert result.returncode == 1, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
-    assert statuses(card) == {"determinism.static": "PASS", "latency.schedule_to_start": "FAIL"}
+    assert statuses(card) == {"determinism.static": "PASS", "latency.schedule_to_start": "FAIL", **ALERTS_WITHOUT_FAULTS}
     check = card["checks"][1]
     rows = {r["task"]: r for r in check["evidence"]["schedule_to_start"]}
     assert rows["activity"]["p99_ms"] > 1000 and rows["workflow"]["p99_ms"] < 1000

@@ -5,14 +5,14 @@ worker restart in the middle of a burst is survived by the good app and caught (
 from __future__ import annotations
 
 import json
-import re
 import uuid
 from pathlib import Path
 
 import pytest
+import yaml
 
-from tests.conftest import REPO, write
-from tests.e2e.test_cli_run import processes_with_marker, run_cli
+from tests.conftest import REPO, relocated, write
+from tests.e2e.test_cli_run import ALERTS_WITHOUT_FAULTS, processes_with_marker, run_cli
 
 pytestmark = pytest.mark.e2e
 FIXTURES = REPO / "tests" / "fixtures" / "signals"
@@ -29,9 +29,7 @@ def signals_check(card: dict) -> dict:
 
 def config_with_fixture_scenarios(config: Path, tmp_path: Path) -> Path:
     """The config, with its app at the repository and its scenarios from tests/fixtures/signals."""
-    text = re.sub(r"(?m)^  path: .*$", f"  path: {REPO}", config.read_text())
-    text = re.sub(r"(?m)^scenarios_dir: .*$", f"scenarios_dir: {FIXTURES}", text)
-    return write(tmp_path / "readiness.yaml", text)
+    return write(tmp_path / "readiness.yaml", yaml.safe_dump({**relocated(config), "scenarios_dir": str(FIXTURES)}))
 
 
 def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
@@ -46,7 +44,7 @@ def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
 def test_good_app_holds_every_invariant_under_concurrent_bursts(tmp_path):
     code, card, output = run(tmp_path, "--scenario", "signals-concurrent")
     assert code == 0, output
-    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "PASS"}, output
+    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "PASS", **ALERTS_WITHOUT_FAULTS}, output
     evidence = signals_check(card)["evidence"]
     assert evidence["delivery"] == "concurrent" and evidence["workflows"] == 36 and evidence["lost_signals"] == 0
     combinations = {}
@@ -62,7 +60,7 @@ def test_good_app_holds_every_invariant_under_concurrent_bursts(tmp_path):
 def test_flawed_app_is_no_go_on_the_race_with_a_sample_history(tmp_path):
     code, card, output = run(tmp_path, "--config", str(FLAWED))
     assert code == 1 and card["verdict"] == "NO-GO", output
-    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "FAIL"}
+    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "FAIL", **ALERTS_WITHOUT_FAULTS}
     check = signals_check(card)
     broken = {row["invariant"]: row for row in check["evidence"]["violated_invariants"]}
     assert "decisions == 1" in broken and "approvals <= 1" in broken

@@ -17,7 +17,7 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(promtool.find() is None, reason=f"promtool not installed ({promtool.INSTALL_HINT})"),
 ]
-SHIPPED = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"], runbook_base=REPO)
+SHIPPED = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"], runbook_bases=(REPO,))
 QUIET = rules.load([REPO / "sample_workflows/flawed/alerts/quiet-threshold.rules.yml"])
 
 

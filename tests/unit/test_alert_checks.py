@@ -10,8 +10,8 @@ from harness.observe import metrics
 from harness.scorecard.model import Status
 from tests.conftest import REPO, write
 
-SHIPPED = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"], runbook_base=REPO)
-SECONDS = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.seconds.yml"], runbook_base=REPO)
+SHIPPED = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"], runbook_bases=(REPO,))
+SECONDS = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.seconds.yml"], runbook_bases=(REPO,))
 MISSING_TYPE = rules.load([REPO / "sample_workflows/flawed/alerts/missing-type-failure.rules.yml"])
 DEFAULT_SCRAPE = metrics.parse((REPO / "tests/fixtures/metrics/python-sdk-default.prom").read_text(), worker="w", phase="p")
 SECONDS_SCRAPE = metrics.parse((REPO / "tests/fixtures/metrics/python-sdk-seconds-total.prom").read_text(), worker="w", phase="p")
