@@ -18,6 +18,7 @@ from harness.observe.recorder import MetricWindow, Scrape
 STEP_S = 1
 EVALUATION_INTERVAL_S = 15
 MIN_EXTENSION_S = 60
+CHECK_EVERY_S = 60
 _COUNTER_KINDS = {"counter", "histogram", "summary"}
 
 
@@ -42,13 +43,16 @@ def test_document(window: MetricWindow, rules: RuleSet, job: str) -> SeriesPlan:
     series = [*_up_series(window, job, extend), *_metric_series(window, wanted, job, extend)]
     eval_time = (observed - 1 + extend) * STEP_S
     names = sorted({a.name for a in rules.alerts})
+    # from the end of the window to the end of the extension, so an alert on a transition (changes(), a short `for`)
+    # that has resolved again by the end is still seen
+    times = sorted({*range((observed - 1) * STEP_S, eval_time, CHECK_EVERY_S), eval_time})
     document = {
         "rule_files": [str(path.resolve()) for path in rules.files],
         "evaluation_interval": f"{EVALUATION_INTERVAL_S}s",
         "tests": [{
             "interval": f"{STEP_S}s",
             "input_series": series,
-            "alert_rule_test": [{"eval_time": f"{eval_time}s", "alertname": name, "exp_alerts": []} for name in names],
+            "alert_rule_test": [{"eval_time": f"{t}s", "alertname": name, "exp_alerts": []} for t in times for name in names],
         }],
     }
     return SeriesPlan(document, extend * STEP_S, eval_time, len(series))

@@ -51,9 +51,8 @@ async def observe(
     rules: RuleSet, job: str, windows: list[MetricWindow], snapshot: tuple[Scrape, ...], workflow_types: tuple[str, ...], out_dir: Path
 ) -> AlertObservations:
     binary = promtool.find()
-    problems = list(rules.problems)
-    if binary:
-        problems += [p for p in await asyncio.to_thread(promtool.check_rules, binary, list(rules.files)) if p not in problems]
+    # promtool is the reference (it is what Prometheus runs); the built-in parser only stands in for it
+    problems = await asyncio.to_thread(promtool.check_rules, binary, list(rules.files)) if binary else list(rules.problems)
     exported = tuple(s for scrape in (*snapshot, *(x for w in windows for x in w.scrapes)) for s in scrape.samples)
     outcomes = []
     if binary and not problems:

@@ -1,18 +1,21 @@
 """What an alert expression reads, from its PromQL syntax tree (parsed by `promql_parser`).
 
-For each metric selector: its name, its label matchers, and which labels survive the aggregations above it, so a
-lint can tell whether an alert still tells workflow types apart. Binary operators are taken to keep the labels of
-their operands (true for the usual `sum by (x) (a) / sum by (x) (b)` shape).
+For each metric selector: its name, its label matchers, and which labels survive the aggregations and vector
+matching above it, so a lint can tell whether an alert still tells workflow types apart. `and`/`unless` keep only
+the left side's labels; `on(...)`/`ignoring(...)` keep the matched labels of a one-to-one side; topk/bottomk/limitk
+keep every label. label_replace/label_join are not modelled (they add labels; none is removed).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import promql_parser as pq
 
 _DROPS_LABELS = {"absent", "absent_over_time", "scalar", "vector", "time"}
+_KEEPS_LABELS = {"topk", "bottomk", "limitk", "limit_ratio"}
+_DROP = ("drop", frozenset())
 _COMPARISONS = {">", ">=", "<", "<=", "==", "!="}
 _OPS = {"MatchOp.Equal": "=", "MatchOp.NotEqual": "!=", "MatchOp.Re": "=~", "MatchOp.NotRe": "!~"}
 
@@ -37,7 +40,10 @@ class Selector:
         for name, op, expected in self.matchers:
             if name != label:
                 continue
-            hit = re.fullmatch(expected, value) is not None if op in ("=~", "!~") else value == expected
+            try:
+                hit = re.fullmatch(expected, value) is not None if op in ("=~", "!~") else value == expected
+            except re.error:  # RE2 syntax Python does not know (e.g. \\p{Lu}): assume it matches rather than guess
+                return True
             if hit != (op in ("=", "=~")):
                 return False
         return True
@@ -87,6 +93,10 @@ def _visit(node, grouping, selectors, ranges, thresholds) -> None:
         _visit(node.expr, grouping, selectors, ranges, thresholds)
     elif isinstance(node, pq.AggregateExpr):
         modifier = node.modifier
+        if str(node.op) in _KEEPS_LABELS:
+            for child in (node.param, node.expr):
+                _visit(child, grouping, selectors, ranges, thresholds)
+            return
         if modifier is None:
             step = ("by", frozenset())
         else:
@@ -98,10 +108,44 @@ def _visit(node, grouping, selectors, ranges, thresholds) -> None:
             _visit(arg, inner, selectors, ranges, thresholds)
     elif isinstance(node, pq.BinaryExpr):
         _threshold(node, thresholds)
-        _visit(node.lhs, grouping, selectors, ranges, thresholds)
-        _visit(node.rhs, grouping, selectors, ranges, thresholds)
+        left, right = _matching(node)
+        _visit(node.lhs, (*left, *grouping), selectors, ranges, thresholds)
+        _visit(node.rhs, (*right, *grouping), selectors, ranges, thresholds)
     elif isinstance(node, (pq.ParenExpr, pq.UnaryExpr)):
         _visit(node.expr, grouping, selectors, ranges, thresholds)
+
+
+def _matching(node) -> tuple[tuple, tuple]:
+    """Extra grouping steps for the left and right operand of a binary operator."""
+    op, modifier = str(node.op), node.modifier
+    if op in ("and", "unless"):
+        return (), (_DROP,)
+    matching = modifier.matching if modifier is not None else None
+    if op == "or" or matching is None:
+        return (), ()
+    step = ("by" if "Include" in str(matching.type) else "without", frozenset(matching.labels))
+    card = str(modifier.card)
+    if "ManyToOne" in card:
+        return (), (step,)
+    if "OneToMany" in card:
+        return (step,), ()
+    return (step,), (step,)
+
+
+def expand(expression: Expression, recorded: dict[str, Expression]) -> Expression:
+    """`expression` with every selector of a recorded series replaced by the selectors of its recording rule (their
+    own grouping first, then the alert's), so an alert on `job:x:rate5m` is seen to read `x`. Ranges add up."""
+    selectors: list[Selector] = []
+    longest = expression.longest_range_s
+    for selector in expression.selectors:
+        rule = recorded.get(selector.metric)
+        if rule is None:
+            selectors.append(selector)
+            continue
+        rule = expand(rule, {k: v for k, v in recorded.items() if k != selector.metric})
+        selectors += [replace(inner, grouping=(*inner.grouping, *selector.grouping)) for inner in rule.selectors]
+        longest = max(longest, expression.longest_range_s + rule.longest_range_s)
+    return Expression(tuple(selectors), longest, expression.quantile_thresholds)
 
 
 def _threshold(node, thresholds: list[Threshold]) -> None:

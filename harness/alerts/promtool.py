@@ -64,6 +64,10 @@ def test_rules(binary: str, test_file: Path) -> TestOutcome:
     return TestOutcome(firing=firing)
 
 
+def _unescape(value: str) -> str:
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m[1], m[1]), value)
+
+
 def parse_firing(text: str) -> dict[str, list[dict[str, str]]]:
     """Alerts promtool reports as got-but-not-expected, with their labels."""
     firing: dict[str, list[dict[str, str]]] = {}
@@ -73,5 +77,7 @@ def parse_firing(text: str) -> dict[str, list[dict[str, str]]]:
             current = match["name"].strip()
             firing.setdefault(current, [])
         elif current and (labels := _LABELS.search(line)):
-            firing[current].append({k: v.encode().decode("unicode_escape") for k, v in _LABEL.findall(labels["body"])})
+            found = {k: _unescape(v) for k, v in _LABEL.findall(labels["body"])}
+            if found not in firing[current]:  # the same alert at several evaluation times
+                firing[current].append(found)
     return firing

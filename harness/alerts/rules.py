@@ -61,15 +61,19 @@ def load(paths: list[Path], runbook_bases: tuple[Path, ...] = ()) -> RuleSet:
     the rule file's folder and each folder above it (so a path from the repository's root works)."""
     alerts: list[AlertRule] = []
     problems: list[str] = []
+    recorded: dict[str, promql.Expression] = {}
     for index, path in enumerate(paths):
         try:
-            text = path.read_text()
-        except OSError as exc:
-            raise ConfigError(f"cannot read the rule file {path}: {exc.strerror or exc}", key_path=f"alerts.rules[{index}]") from None
-        found, found_problems = _parse_file(text, str(path))
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"cannot read the rule file {path}: {getattr(exc, 'strerror', None) or exc}", key_path=f"alerts.rules[{index}]") from None
+        found, found_problems, found_recorded = _parse_file(text, str(path))
         bases = [*runbook_bases, path.parent, *path.resolve().parents]
         alerts.extend(replace(a, runbook_found=_runbook_found(a, bases)) for a in found)
         problems.extend(found_problems)
+        recorded.update(found_recorded)
+    # an alert on a recorded series reads what its recording rule reads
+    alerts = [replace(a, parsed=promql.expand(a.parsed, recorded)) if a.parsed else a for a in alerts]
     return RuleSet(tuple(paths), tuple(alerts), tuple(problems))
 
 
@@ -77,19 +81,22 @@ def _runbook_found(alert: AlertRule, bases: list[Path]) -> bool | None:
     url = alert.annotations.get("runbook_url", "")
     if not url or url.startswith(("http://", "https://")) or "{{" in url:
         return None
-    return any((base / url).is_file() for base in bases)
+    try:
+        return any((base / url).is_file() for base in bases)
+    except (OSError, ValueError):  # a name too long for the file system, a NUL byte: not a file either way
+        return False
 
 
-def _parse_file(text: str, file: str) -> tuple[list[AlertRule], list[str]]:
+def _parse_file(text: str, file: str) -> tuple[list[AlertRule], list[str], dict[str, promql.Expression]]:
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}:{mark.column + 1}" if mark else ""
-        return [], [f"{file}{where}: invalid YAML"]
+        return [], [f"{file}{where}: invalid YAML"], {}
     if not isinstance(document, dict) or not isinstance(document.get("groups"), list):
-        return [], [f"{file}: expected a mapping with a `groups` list (Prometheus rule file format)"]
-    alerts, problems = [], []
+        return [], [f"{file}: expected a mapping with a `groups` list (Prometheus rule file format)"], {}
+    alerts, problems, recorded = [], [], {}
     for group in document["groups"]:
         group_name = group.get("name", "?") if isinstance(group, dict) else "?"
         rules = group.get("rules") if isinstance(group, dict) else None
@@ -97,14 +104,21 @@ def _parse_file(text: str, file: str) -> tuple[list[AlertRule], list[str]]:
             problems.append(f"{file}: group {group_name!r}: expected a `rules` list")
             continue
         for position, rule in enumerate(rules, start=1):
-            if not isinstance(rule, dict) or "record" in rule:
+            if not isinstance(rule, dict):
+                problems.append(f"{file}: group {group_name!r}, rule {position}: expected a mapping")
+                continue
+            if "record" in rule:
+                try:
+                    recorded[str(rule["record"])] = promql.parse(str(rule.get("expr", "")))
+                except ValueError as exc:
+                    problems.append(f"{file}: group {group_name!r}, record {rule['record']!r}: expr does not parse: {exc}")
                 continue
             alert, problem = _alert(rule, file, group_name, position)
             if alert:
                 alerts.append(alert)
             if problem:
                 problems.append(problem)
-    return alerts, problems
+    return alerts, problems, recorded
 
 
 def _alert(rule: dict, file: str, group: str, position: int) -> tuple[AlertRule | None, str | None]:
@@ -116,8 +130,11 @@ def _alert(rule: dict, file: str, group: str, position: int) -> tuple[AlertRule 
         for_s = duration_s(rule.get("for", "0"))
     except ValueError as exc:
         return None, f"{where}: for: {exc}"
-    labels = {str(k): str(v) for k, v in (rule.get("labels") or {}).items()}
-    annotations = {str(k): str(v) for k, v in (rule.get("annotations") or {}).items()}
+    labels, annotations = rule.get("labels") or {}, rule.get("annotations") or {}
+    if not isinstance(labels, dict) or not isinstance(annotations, dict):
+        return None, f"{where}: `labels` and `annotations` must be mappings"
+    labels = {str(k): "" if v is None else str(v) for k, v in labels.items()}
+    annotations = {str(k): "" if v is None else str(v) for k, v in annotations.items()}
     try:
         parsed, problem = promql.parse(rule["expr"]), None
     except ValueError as exc:

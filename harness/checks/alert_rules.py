@@ -53,6 +53,14 @@ def _rule_findings(alerts: tuple[AlertRule, ...]) -> list[dict]:
     return rows
 
 
+def _unanalysed_findings(alerts: tuple[AlertRule, ...], problems: tuple[str, ...]) -> list[dict]:
+    """Alerts promtool accepts but the built-in PromQL parser cannot read: their coverage is not judged."""
+    return [
+        _row("WARN", a.name, "expression not analysed (the built-in PromQL parser does not read it): its coverage is not judged", "")
+        for a in alerts if a.parsed is None and not problems
+    ]
+
+
 def _category_findings(alerts: tuple[AlertRule, ...]) -> list[dict]:
     present = {c for a in alerts if a.parsed for c in catalog.categories(a.parsed.metrics)}
     rows = [_row("FAIL", "(missing)", f"no alert on {text}", f"Add an alert on {text}.") for c, text in REQUIRED.items() if c not in present]
@@ -121,7 +129,7 @@ def _row(severity: str, alert: str, problem: str, fix: str) -> dict:
 def alerts_static(obs: AlertObservations) -> CheckResult:
     alerts = obs.rules.alerts
     rows = [_row("FAIL", "(rule files)", problem, "Fix the rule file: Prometheus would refuse to load it.") for problem in obs.rule_problems]
-    rows += _rule_findings(alerts) + _category_findings(alerts)
+    rows += _rule_findings(alerts) + _unanalysed_findings(alerts, obs.rule_problems) + _category_findings(alerts)
     coverage_rows, coverage = _coverage_findings(alerts, obs.workflow_types)
     rows += coverage_rows + _naming_findings(alerts, obs)
     failed = [r for r in rows if r["severity"] == "FAIL"]

@@ -76,26 +76,31 @@ class MetricRecorder:
             yield
         finally:
             loop.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # a scraping error must not mask the block's own
                 await loop
         await scrape_all()
-        self.windows.append(MetricWindow(scenario, phase, description, expects, started, time.time(), tuple(scrapes)))
+        if scrapes:  # no worker with a metrics endpoint: nothing to judge alerts on
+            self.windows.append(MetricWindow(scenario, phase, description, expects, started, time.time(), tuple(scrapes)))
 
     async def snapshot(self) -> tuple[Scrape, ...]:
         """One scrape of the live workers now (the names they export, for the alert lint)."""
         return await scrape_endpoints(self._endpoints())
 
 
-async def scrape_endpoints(endpoints: dict[str, int], timeout: float = 1.0) -> tuple[Scrape, ...]:
+async def scrape_endpoints(endpoints: dict[str, int], timeout: float = 2.0) -> tuple[Scrape, ...]:
     async with httpx.AsyncClient(timeout=timeout) as http:
-        return tuple(await asyncio.gather(*(_scrape_one(http, worker, port) for worker, port in endpoints.items())))
+        scrapes = await asyncio.gather(*(_scrape_one(http, worker, port) for worker, port in endpoints.items()))
+    return tuple(s for s in scrapes if s is not None)
 
 
-async def _scrape_one(http: httpx.AsyncClient, worker: str, port: int) -> Scrape:
+async def _scrape_one(http: httpx.AsyncClient, worker: str, port: int) -> Scrape | None:
+    """None when the worker was only slow (a busy 2-core machine is not a dead worker); down when nothing listens."""
     at = time.time()
     try:
         response = await http.get(f"http://127.0.0.1:{port}/metrics")
         response.raise_for_status()
         return Scrape(at, worker, f"127.0.0.1:{port}", True, metrics.parse(response.text, worker=worker, phase="window"))
+    except httpx.TimeoutException:
+        return None
     except (httpx.HTTPError, ValueError):
         return Scrape(at, worker, f"127.0.0.1:{port}", False)

@@ -73,3 +73,30 @@ def test_categories_come_from_the_metrics_an_alert_reads():
     assert catalog.categories(frozenset({"temporal_workflow_failed_total", "up"})) == {"workflow_failures", "worker_down"}
     assert catalog.categories(frozenset({"temporal_activity_schedule_to_start_latency_bucket"})) == {"activity_schedule_to_start"}
     assert catalog.categories(frozenset({"node_cpu_seconds_total"})) == frozenset()
+
+
+@pytest.mark.parametrize("expr, keeps", [
+    # `unless`/`and` keep only the left side's labels
+    ("sum(rate(c[5m])) < 100 unless on() sum by (workflow_type) (rate(temporal_workflow_failed[5m])) > 1", [False, False]),
+    # one-to-one matching ignoring the type drops it from the result
+    ("sum by (workflow_type) (rate(temporal_workflow_failed[5m])) / ignoring(workflow_type) sum(rate(c[5m])) > 1", [False, False]),
+    ("sum by (workflow_type) (rate(temporal_workflow_failed[5m])) / on(workflow_type) sum by (workflow_type) (rate(c[5m]))", [True, True]),
+    # group_left keeps the many side's labels
+    ("rate(temporal_workflow_failed[5m]) > ignoring(workflow_type) group_left sum(rate(c[5m]))", [True, False]),
+    ("topk by (task_queue) (1, rate(temporal_workflow_failed[5m]))", [True]),
+])
+def test_labels_through_vector_matching_and_k_selectors(expr, keeps):
+    assert [s.keeps("workflow_type") for s in promql.parse(expr).selectors] == keeps
+
+
+def test_a_regex_python_cannot_compile_is_taken_as_matching():
+    assert promql.parse('temporal_workflow_failed{workflow_type=~"\\\\p{Lu}.*"} > 0').selectors[0].matches("workflow_type", "Order")
+
+
+def test_an_alert_on_a_recorded_series_reads_what_the_recording_rule_reads():
+    recorded = {"wt:failed:rate5m": promql.parse("sum by (workflow_type) (rate(temporal_workflow_failed[5m]))")}
+    expanded = promql.expand(promql.parse("wt:failed:rate5m > 0.1"), recorded)
+    assert expanded.metrics == {"temporal_workflow_failed"} and expanded.longest_range_s == 300
+    assert expanded.selectors[0].keeps("workflow_type")
+    summed = promql.expand(promql.parse("sum(wt:failed:rate5m) > 0.1"), recorded)
+    assert not summed.selectors[0].keeps("workflow_type")

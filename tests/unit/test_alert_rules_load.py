@@ -87,3 +87,25 @@ def test_an_empty_owner_or_rule_list_is_refused(tmp_path):
         with pytest.raises(ConfigError) as caught:
             load_plan(_config(tmp_path, alerts))
         assert caught.value.key_path == key
+
+
+def test_recording_rules_feed_the_alerts_that_read_them(tmp_path):
+    path = write(tmp_path / "r.yml", "groups:\n  - name: g\n    rules:\n"
+                 "      - {record: 'wt:failed:rate5m', expr: 'sum by (workflow_type) (rate(temporal_workflow_failed[5m]))'}\n"
+                 "      - {alert: F, expr: 'wt:failed:rate5m > 0', for: 1m}\n")
+    alert = rules.load([path]).alerts[0]
+    assert alert.parsed.metrics == {"temporal_workflow_failed"} and alert.parsed.longest_range_s == 300
+
+
+def test_odd_values_in_a_rule_file_are_findings_not_crashes(tmp_path):
+    path = write(tmp_path / "r.yml", "groups:\n  - name: g\n    rules:\n      - just a string\n"
+                 "      - {alert: A, expr: up == 0, labels: [severity]}\n"
+                 f"      - {{alert: B, expr: up == 0, labels: {{severity: }}, annotations: {{runbook_url: {'x' * 300}.md}}}}\n")
+    loaded = rules.load([path])
+    assert "rule 1: expected a mapping" in loaded.problems[0] and "`labels` and `annotations` must be mappings" in loaded.problems[1]
+    b = loaded.by_name("B")
+    assert b.labels == {"severity": ""} and b.runbook_found is False
+    binary = write(tmp_path / "bin.yml", "")
+    binary.write_bytes(b"\xff\xfe groups")
+    with pytest.raises(ConfigError, match="cannot read the rule file"):
+        rules.load([binary])
