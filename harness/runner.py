@@ -184,12 +184,21 @@ async def alert_checks(
     alerts = plan.config.alerts
     if alerts is None or plan.alert_rules is None:
         return alert_rules.no_rules()
-    obs = await observe_alerts(plan.alert_rules, alerts.scrape_job, windows, snapshot, workflow_types, out_dir)
-    return [
-        alert_rules.alerts_static(obs),
-        alert_firing.alerts_fire(obs),
-        alert_rules.alerts_runbooks(alerts, workflow_types, plan.alert_rules.alerts),
-    ]
+    try:
+        obs = await observe_alerts(plan.alert_rules, alerts.scrape_job, windows, snapshot, workflow_types, out_dir)
+        return [
+            alert_rules.alerts_static(obs),
+            alert_firing.alerts_fire(obs),
+            alert_rules.alerts_runbooks(alerts, workflow_types, plan.alert_rules.alerts),
+        ]
+    except Exception as exc:  # noqa: BLE001 - the scenarios' verdicts must still be written
+        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+        (out_dir / "logs" / "alerts-error.txt").write_text(traceback.format_exc())
+        return [
+            CheckResult(id=check_id, scenario="static", failure_mode=alert_rules.FAILURE_MODE, status=Status.ERROR,
+                        summary=f"The harness could not check the alerts: {type(exc).__name__}: {exc} (logs/alerts-error.txt)")
+            for check_id in (alert_rules.STATIC_ID, alert_firing.CHECK_ID, alert_rules.RUNBOOKS_ID)
+        ]
 
 
 def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
