@@ -11,6 +11,7 @@ import math
 import re
 from dataclasses import dataclass
 
+from harness.observe.histograms import unit_from_bounds
 from harness.observe.model import MetricSample
 
 PREFIX = "temporal_"
@@ -77,12 +78,6 @@ def split(name: str) -> tuple[str, str] | None:
     return None
 
 
-def _bucket_unit(bounds: list[float]) -> str:
-    finite = [b for b in bounds if math.isfinite(b)]
-    # Millisecond buckets reach into the thousands and are whole numbers; second buckets are small fractions.
-    return "ms" if finite and max(finite) >= 1000 and all(b == int(b) for b in finite) else "s"
-
-
 def detect(samples: tuple[MetricSample, ...]) -> Naming | None:
     """The workers' naming from their samples; None without any SDK counter or histogram to tell."""
     names = {s.name for s in samples if s.name.startswith(PREFIX)}
@@ -92,7 +87,7 @@ def detect(samples: tuple[MetricSample, ...]) -> Naming | None:
         return None
     unit_suffix = any(re.search(r"_(milliseconds|seconds)_bucket$", s.name) for s in buckets)
     bounds = [float(dict(s.labels).get("le", "nan")) for s in buckets]
-    unit = _bucket_unit([b for b in bounds if not math.isnan(b)]) if buckets else None
+    unit = unit_from_bounds([b for b in bounds if not math.isnan(b)]) if buckets else None
     return Naming(total_suffix=any(n == PREFIX + base + "_total" for n, base in counters.items()), unit=unit, unit_suffix=unit_suffix)
 
 

@@ -27,7 +27,8 @@ class Histogram:
     """(upper bound in seconds, cumulative count), ascending; the last bound is +inf."""
 
 
-def _unit_from_bounds(bounds: list[float]) -> str:
+def unit_from_bounds(bounds: list[float]) -> str:
+    """`ms` or `s`: the unit of a latency histogram, from its bucket bounds."""
     finite = [b for b in bounds if math.isfinite(b)]
     # Millisecond buckets reach into the thousands and are whole numbers; second buckets are small fractions.
     return "ms" if finite and max(finite) >= 1000 and all(b == int(b) for b in finite) else "s"
@@ -44,7 +45,7 @@ def delta(samples: tuple[MetricSample, ...], base: str, before: str, after: str)
         if not per_phase[after]:
             continue
         bounds = sorted(per_phase[after])
-        unit = unit or _unit_from_bounds(bounds)
+        unit = unit or unit_from_bounds(bounds)
         scale = 0.001 if unit == "ms" else 1.0
         buckets = tuple((b * scale, per_phase[after][b] - per_phase[before].get(b, 0.0)) for b in bounds)
         return Histogram(name=f"{base}{suffix}", unit=unit, count=int(buckets[-1][1]), buckets=buckets)
