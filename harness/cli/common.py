@@ -14,6 +14,8 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
+from harness import profiles
+from harness.config import load_config
 from harness.errors import ConfigError, HarnessError
 
 EXIT_INTERRUPTED = 3
@@ -22,9 +24,34 @@ err_console = Console(stderr=True, highlight=False)
 STATUS_STYLE = {"PASS": "green", "FAIL": "bold red", "WARN": "yellow", "NO_DATA": "magenta", "ERROR": "bold magenta", "SKIPPED": "dim"}
 
 address_option = click.option(
-    "--address", metavar="HOST:PORT", help="An existing Temporal server (TLS/API key from TEMPORAL_* env vars)."
+    "--address", metavar="HOST:PORT",
+    help="An existing Temporal server, overriding the profile's address (TLS/API key: the profile's, else TEMPORAL_* env vars).",
 )
-namespace_option = click.option("--namespace", metavar="NS", help="Namespace to use.")
+namespace_option = click.option("--namespace", metavar="NS", help="Namespace to use (overrides the profile's).")
+DEFAULT_CONFIG = Path("readiness.yaml")
+
+
+def profile_option(default: str | None = profiles.LOCAL, help: str | None = None):
+    """`--profile NAME`: a profile of the config's `profiles` or a built-in (local, compose). A plain string here:
+    the names depend on the config, so commands check them with `profile_from_cli` (or profiles.resolve)."""
+    return click.option(
+        "--profile", metavar="NAME", default=default, show_default=default is not None,
+        help=help or "Environment profile from the config's `profiles` (built in: local = the config's target, an embedded dev "
+        "server by default; compose = the docker-compose.yml stack). Its address, namespace, TLS and API key are used.",
+    )
+
+
+def profile_from_cli(name: str, config_path: Path | None) -> profiles.Profile:
+    """The profile `--profile NAME` names, its secrets checked; one error line and exit 2 for an unknown name, a bad
+    config or a missing secret. Without `config_path`, ./readiness.yaml is read when there is one (else only the
+    built-in profiles exist)."""
+    try:
+        path = config_path if config_path is not None or not DEFAULT_CONFIG.is_file() else DEFAULT_CONFIG
+        config = load_config(path) if path is not None else None
+        return profiles.resolve(name, config, path)
+    except ConfigError as exc:
+        fail(str(exc), exc.exit_code)
+        raise  # unreachable: fail exits
 
 
 def fail(message: str, code: int) -> None:

@@ -13,10 +13,19 @@ from pathlib import Path
 import click
 from rich.markup import escape
 
-from harness import server
+from harness import profiles, server
 from harness.audit import audit as run_audit
 from harness.checks.static_audit import static_audit
-from harness.cli.common import STATUS_STYLE, address_option, console, fail, namespace_option, run_async
+from harness.cli.common import (
+    STATUS_STYLE,
+    address_option,
+    console,
+    fail,
+    namespace_option,
+    profile_from_cli,
+    profile_option,
+    run_async,
+)
 from harness.errors import ConfigError
 from harness.journal import write_all_or_nothing, write_atomic
 from harness.replay import HASH_SEEDS, ReplayReport, cluster, replay_corpus
@@ -72,9 +81,19 @@ def print_report(report: ReplayReport) -> None:
 @click.option("--save-histories", type=click.Path(path_type=Path, file_okay=False), help="Keep the pulled histories in this folder.")
 @address_option
 @namespace_option
+@profile_option(
+    default=None,
+    help="With --from-cluster: pull from this profile of the config (its address, namespace, TLS and API key); allowed on "
+    "protected profiles. Without it: --address/--namespace, else TEMPORAL_* env vars.",
+)
+@click.option(
+    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), metavar="PATH",
+    help="Config whose `profiles` --profile names  [default: readiness.yaml when there is one].",
+)
 def replay(
     paths: tuple[Path, ...], workflows: str, json_path: Path | None, junit_path: Path | None, jobs: int, single_pass: bool,
     from_cluster: bool, query: str | None, limit: int, save_histories: Path | None, address: str | None, namespace: str | None,
+    profile: str | None, config_path: Path | None,
 ) -> None:
     """Replay workflow histories (files or folders of JSON, or --from-cluster) against workflow code."""
     workflow_paths = _workflow_paths(workflows)
@@ -82,20 +101,28 @@ def replay(
         fail("give history files/folders, or --from-cluster with --query (not both)", 2)
     if from_cluster and not query:
         fail("--from-cluster needs --query (a visibility query such as \"WorkflowType='Order'\")", 2)
-    if not from_cluster and (query or save_histories or address or namespace):
-        fail("--query, --save-histories, --address and --namespace only apply with --from-cluster", 2)
+    if not from_cluster and (query or save_histories or address or namespace or profile or config_path):
+        fail("--query, --save-histories, --address, --namespace, --profile and --config only apply with --from-cluster", 2)
+    if config_path and not profile:
+        fail("--config only names where --profile is declared: give --profile too", 2)
+    chosen = profile_from_cli(profile, config_path) if profile else None
     seeds = HASH_SEEDS[:1] if single_pass else HASH_SEEDS
     scratch = tempfile.TemporaryDirectory(prefix="readiness-pulled-")
 
     async def go() -> ReplayReport:
         sources = list(paths)
         if from_cluster:
-            target = cluster.target(address, namespace)
-            client = await server.connect(target)
+            if chosen is not None:
+                client = await profiles.connect(chosen, address=address, namespace=namespace)
+                where = f"{address or chosen.address} (profile {chosen.name})"
+            else:
+                target = cluster.target(address, namespace)
+                client = await server.connect(target)
+                where = target.address
             pulled, gone = await cluster.pull(client, query, limit, save_histories or Path(scratch.name))
             sources = pulled
             note = f" ({gone} closed and deleted by retention before they could be fetched)" if gone else ""
-            console.print(f"Pulled {len(pulled)} histories from {escape(target.address)} namespace {escape(target.namespace)}{note}")
+            console.print(f"Pulled {len(pulled)} histories from {escape(where)} namespace {escape(client.namespace)}{note}")
         return await replay_corpus(sources, workflow_paths, jobs=jobs, env=dict(os.environ), cwd=Path.cwd(), seeds=seeds)
 
     with scratch:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
 
 from harness.config.scenarios import SCENARIO_KINDS, Scenario, WorkerRestartScenario
 from harness.config.types import (
@@ -18,6 +20,9 @@ from harness.config.types import (
 )
 
 __all__ = ["SCENARIO_KINDS", "MAX_DURATION_S", "Scenario", "WorkerRestartScenario", "parse_duration"]
+
+ADDRESS_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d+$"
+
 
 class AppConfig(Strict):
     name: Identifier = Field(description="Name of the app under test, shown in reports.")
@@ -36,8 +41,101 @@ class ExistingTarget(Strict):
     """An existing cluster. TLS and API key come from TEMPORAL_* environment variables, never from YAML."""
 
     kind: Literal["existing"]
-    address: str = Field(pattern=r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d+$", description="host:port of the frontend ([::1]:7233 for IPv6)")
+    address: str = Field(pattern=ADDRESS_PATTERN, description="host:port of the frontend ([::1]:7233 for IPv6)")
     namespace: str = "default"
+
+
+BUILT_IN_PROFILES = ("local", "compose")
+"""Profiles that exist without being declared: `local` (the config's `target`) and `compose` (docker-compose.yml)."""
+ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+SECRET_LITERAL = (
+    "secrets are never written in the config (it is committed and shown in reports): "
+    "give a reference, {env: VARIABLE} or {file: PATH} (relative to the config)"
+)
+
+
+class SecretRef(Strict):
+    """Where a secret is read from when a command uses the profile; the config holds only this reference."""
+
+    env: str | None = Field(None, description="Environment variable holding the value.")
+    file: Path | None = Field(None, description="File holding the value, relative to the config.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _reference_only(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            # "dict_type": the loader does not repeat the input of this error type, and here the input may be a secret
+            raise PydanticCustomError("dict_type", SECRET_LITERAL)
+        given = [key for key in ("env", "file") if data.get(key) not in (None, "")]
+        if len(given) != 1:
+            raise ValueError("give exactly one of `env` (a variable name) or `file` (a path)")
+        if "env" in given and not (isinstance(data["env"], str) and ENV_NAME.match(data["env"])):
+            raise ValueError("`env` must be the name of an environment variable (letters, digits and _), not its value")
+        return data
+
+    def describe(self) -> str:
+        """The reference itself (never the secret): `env:NAME` or `file:PATH`."""
+        return f"env:{self.env}" if self.env else f"file:{self.file}"
+
+
+class TlsSettings(Strict):
+    """TLS towards the cluster. `tls: true` / `tls: false` in YAML, or a mapping (TLS on) for a private CA, mutual TLS
+    (client certificate and key) or another server name."""
+
+    enabled: bool = Field(True, description="false: plain connection (e.g. a local server that ignores the API key).")
+    ca_cert: SecretRef | None = Field(None, description="CA certificate the server's certificate is checked against.")
+    client_cert: SecretRef | None = Field(None, description="Client certificate for mutual TLS (with client_key).")
+    client_key: SecretRef | None = Field(None, description="Client private key for mutual TLS (with client_cert).")
+    server_name: str | None = Field(None, min_length=1, description="Server name to verify (SNI), when it differs from the address.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flag(cls, data: Any) -> Any:
+        if isinstance(data, bool):
+            return {"enabled": data}
+        if not isinstance(data, dict):
+            raise PydanticCustomError("dict_type", "expected true, false or a mapping of ca_cert, client_cert, client_key, server_name")
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> TlsSettings:
+        if (self.client_cert is None) != (self.client_key is None):
+            raise ValueError("mutual TLS needs both client_cert and client_key")
+        if not self.enabled and (self.ca_cert or self.client_cert or self.server_name):
+            raise ValueError("certificates and server_name need TLS on (enabled: false turns it off)")
+        return self
+
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"anyOf": [{"type": "boolean"}, handler(core_schema)]}
+
+
+class ProfileDifferences(Strict):
+    """What the team documents as intentionally different in this environment (`readiness parity` reads it)."""
+
+    scale: str = Field("", description="e.g. '10% of production traffic'.")
+    workers: dict[str, int] = Field(default_factory=dict, description="Task queue -> worker processes expected here.")
+    dependencies: dict[str, str] = Field(default_factory=dict, description="Dependency -> how it differs (e.g. 'sandbox API').")
+    activity_types: dict[str, str] = Field(default_factory=dict, description="Activity type -> documented difference.")
+    workflow_types: dict[str, str] = Field(default_factory=dict, description="Workflow type -> documented difference.")
+    sdk_versions: str = Field("", description="A note when SDK versions are allowed to differ.")
+
+
+class ProfileConfig(Strict):
+    """An environment a command can target with `--profile NAME`."""
+
+    address: str | None = Field(None, pattern=ADDRESS_PATTERN, description="host:port of the Temporal frontend.")
+    namespace: str | None = Field(None, min_length=1, description="Namespace (default: `default`).")
+    api_key: SecretRef | None = Field(None, description="API key: {env: VARIABLE} or {file: PATH}; never the key itself.")
+    tls: TlsSettings | None = Field(None, description="true/false, or certificate settings (TLS on); default: on when there is an API key.")
+    protected: bool = Field(
+        False, description="Refuse every scenario (they inject faults, kill workers or generate load); read-only commands stay allowed."
+    )
+    differences: ProfileDifferences = Field(default_factory=ProfileDifferences)
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.api_key is not None or self.tls is not None
 
 
 class PythonWorkerSpec(Strict):
@@ -151,6 +249,27 @@ class AlertsConfig(Strict):
     )
 
 
+PositiveDuration = Annotated[Duration, Field(gt=0)]
+DEFAULT_WATCH_P99_S = 300.0
+
+
+class WatchThresholds(Strict):
+    """What `readiness watch` holds live traffic to, per workflow type, over the window it reads."""
+
+    max_failure_rate: float = Field(0.01, ge=0, le=1, description="Closed runs that did not complete / closed runs; FAIL above.")
+    latency_p99: dict[str, PositiveDuration] = Field(
+        default_factory=lambda: {"default": DEFAULT_WATCH_P99_S},
+        description="End-to-end p99 (start to close) of completed runs per workflow type; `default` for the others (5m when absent).",
+    )
+    max_stuck: int = Field(0, ge=0, description="Open workflows of one type whose workflow task keeps failing; FAIL above.")
+    min_runs: int = Field(
+        10, ge=1, description="Fewer closed (for latency: completed) runs of a type in the window: NO_DATA for that type."
+    )
+
+    def latency_limit(self, workflow_type: str) -> float:
+        return self.latency_p99.get(workflow_type, self.latency_p99.get("default", DEFAULT_WATCH_P99_S))
+
+
 class ReadinessConfig(Strict):
     version: Literal[1] = 1
     app: AppConfig
@@ -165,6 +284,30 @@ class ReadinessConfig(Strict):
     load: LoadExpectations | None = Field(None, description="Expected and peak rates; needed by scenarios with relative rates.")
     retry: RetryRules = Field(default_factory=RetryRules)
     alerts: AlertsConfig | None = Field(None, description="The alert rules production runs with; without them the alert checks FAIL.")
+    waivers: Path | None = Field(
+        None, description="The team's waivers file (accepted failures with an expiry date), relative to this config; "
+        "`readiness run --waivers FILE` overrides it."
+    )
+    watch: WatchThresholds = Field(default_factory=WatchThresholds, description="Thresholds of `readiness watch`.")
+    profiles: dict[Identifier, ProfileConfig] = Field(
+        default_factory=dict,
+        description="Environments commands target with --profile NAME. `local` (the `target` above) and `compose` exist without "
+        "being declared; declaring them overrides their values.",
+    )
+
+    @field_validator("profiles")
+    @classmethod
+    def _profiles_reach_a_cluster(cls, profiles: dict[str, ProfileConfig]) -> dict[str, ProfileConfig]:
+        local = profiles.get("local")
+        if local is not None and (local.address is not None or local.has_credentials):
+            raise ValueError(
+                "the `local` profile is this config's `target` (an embedded dev server by default): it takes no address, "
+                "api_key or tls; declare another profile for a cluster"
+            )
+        missing = sorted(name for name, profile in profiles.items() if name not in BUILT_IN_PROFILES and profile.address is None)
+        if missing:
+            raise ValueError(f"every profile other than local and compose needs an `address` (host:port): {', '.join(missing)}")
+        return profiles
 
     @model_validator(mode="after")
     def _unique_names(self) -> ReadinessConfig:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import pytest
 
 from harness.observe.recorder import MetricRecorder
-from harness.profiles import PROFILES
+from harness.profiles import BUILT_IN
 from harness.workers import WorkerSupervisor
 from tests.conftest import REPO
 from tests.integration.test_server_and_workers import order_worker
@@ -29,7 +29,7 @@ def listening_on_every_interface(port: int) -> bool:
 
 async def test_recorder_sees_killed_workers_down_and_targets_follow_the_workers(dev_server, client, tmp_path):
     targets = tmp_path / "targets" / "harness-workers.json"
-    profile = replace(PROFILES["compose"], prometheus_targets=targets)
+    profile = replace(BUILT_IN["compose"], prometheus_targets=targets)
     supervisor = WorkerSupervisor(
         [order_worker(count=2)], client=client, task_queue=f"it-{uuid.uuid4().hex[:6]}", base_env=dev_server.worker_env({}),
         app_path=REPO, log_dir=tmp_path, run_id="t2", profile=profile, scrape_job="orders-workers",
