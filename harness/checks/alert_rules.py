@@ -8,6 +8,7 @@ from harness.alerts.observe import AlertObservations
 from harness.alerts.rules import AlertRule
 from harness.config.models import AlertsConfig
 from harness.scorecard.model import CheckResult, Status
+from harness.scorecard.waivers import subjects
 
 STATIC_ID = "alerts.static"
 RUNBOOKS_ID = "alerts.runbooks"
@@ -150,7 +151,16 @@ def alerts_static(obs: AlertObservations) -> CheckResult:
             "coverage": coverage, "findings": rows,
         },
         remediation=" ".join(dict.fromkeys(r["fix"] for r in failed if r["fix"]))[:1500],
+        subjects=_uncovered_types(failed, coverage),
     )
+
+
+def _uncovered_types(failed: list[dict], coverage: list[dict]) -> list[str]:
+    """Subjects of a FAIL that is only about workflow types no failure alert covers; none when any other problem
+    failed too (a rule file or a missing alert is no workflow type's, so only a waiver of the whole check covers it)."""
+    if not failed or any(r["alert"] != "(coverage)" for r in failed):
+        return []
+    return subjects(workflow_types=[c["workflow_type"] for c in coverage if c["failure_alerts"] == "none"])
 
 
 def alerts_runbooks(config: AlertsConfig, workflow_types: tuple[str, ...], alerts: tuple[AlertRule, ...]) -> CheckResult:
@@ -160,7 +170,9 @@ def alerts_runbooks(config: AlertsConfig, workflow_types: tuple[str, ...], alert
         rows.append({"workflow_type": workflow_type, "owner": owned.owner if owned else "MISSING", "runbook": owned.runbook if owned else "MISSING"})
         if owned is None:
             missing.append(f"{workflow_type}: no owner or runbook declared")
-    missing += [f"alert {a.name}: runbook_url {a.annotations['runbook_url']} is not a file" for a in alerts if a.runbook_found is False]
+    unowned = [t for t in workflow_types if t not in config.workflow_types]
+    broken_links = [f"alert {a.name}: runbook_url {a.annotations['runbook_url']} is not a file" for a in alerts if a.runbook_found is False]
+    missing += broken_links
     status = Status.FAIL if missing else Status.PASS if workflow_types else Status.SKIPPED
     summary = (
         f"{len(missing)} gap(s): {missing[0]}" if missing
@@ -172,4 +184,5 @@ def alerts_runbooks(config: AlertsConfig, workflow_types: tuple[str, ...], alert
         evidence={"workflow_types": rows, "gaps": missing},
         remediation=("Declare `alerts.workflow_types.<Type>: {owner, runbook}` for every workflow type, and point every "
                      "runbook_url at a runbook that exists.") if missing else "",
+        subjects=subjects(workflow_types=unowned) if missing and not broken_links else [],
     )

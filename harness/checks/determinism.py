@@ -11,6 +11,7 @@ from harness.observe import metrics
 from harness.observe.model import RestartObservations, WorkflowRecord
 from harness.replay.classify import short_message
 from harness.scorecard.model import CheckResult, Status
+from harness.scorecard.waivers import subjects
 
 CHECK_ID = "determinism.restart_replay"
 FAILURE_MODE = "workflows break on replay after a worker restart or deploy"
@@ -53,11 +54,18 @@ def _problem(record: WorkflowRecord | None, replay_error: tuple[str, str] | None
     return row
 
 
+def failing_workflow_types(problems: list[dict], records: dict[str, WorkflowRecord]) -> list[str]:
+    """Subjects of a FAIL: the types of the workflows that did not survive; none when one has no history (its type
+    is unknown, so only a waiver of the whole check can cover it)."""
+    found = [records[p["workflow_id"]].workflow_type if p["workflow_id"] in records else "" for p in problems]
+    return subjects(workflow_types=found) if all(found) else []
+
+
 def restart_replay(obs: RestartObservations) -> CheckResult:
-    def result(status: Status, summary: str, evidence: dict, remediation: str = "") -> CheckResult:
+    def result(status: Status, summary: str, evidence: dict, remediation: str = "", failing: list[str] | None = None) -> CheckResult:
         return CheckResult(
             id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,
-            summary=summary, evidence=evidence, remediation=remediation,
+            summary=summary, evidence=evidence, remediation=remediation, subjects=failing or [],
         )
 
     kills = [
@@ -111,6 +119,7 @@ def restart_replay(obs: RestartObservations) -> CheckResult:
             f"First error: {problems[0]['message'][:240]}",
             evidence,
             REMEDIATION_NONDETERMINISM if nondeterministic else REMEDIATION_FAILED,
+            failing_workflow_types(problems, records),
         )
     if not resumed:
         return result(

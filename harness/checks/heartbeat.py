@@ -14,6 +14,7 @@ import math
 from harness.config.scenarios import LongrunHeartbeatScenario
 from harness.observe.heartbeats import HOW, HeartbeatCadence, KilledAttempt, LongrunObservations
 from harness.scorecard.model import CheckResult, Status
+from harness.scorecard.waivers import subjects
 
 CHECK_ID = "longrun.heartbeat"
 FAILURE_MODE = "long activities that die silently: a crashed worker is noticed only at start-to-close"
@@ -124,9 +125,10 @@ def longrun_heartbeat(obs: LongrunObservations, scenario: LongrunHeartbeatScenar
         "heartbeat_cadence": cadence,
     }
 
-    def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
+    def result(status: Status, summary: str, remediation: str = "", failing_types: list[str] | None = None) -> CheckResult:
         return CheckResult(id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
-                           evidence=evidence, remediation=remediation if status != Status.PASS else "")
+                           evidence=evidence, remediation=remediation if status != Status.PASS else "",
+                           subjects=subjects(activity_types=failing_types or ()))
 
     if not obs.kill_confirmed:
         return result(Status.NO_DATA, "The workers were not confirmed killed, so detection of lost activities was not tested.",
@@ -156,6 +158,7 @@ def longrun_heartbeat(obs: LongrunObservations, scenario: LongrunHeartbeatScenar
             "from activity.info().heartbeat_details on retry): then a crashed worker is noticed within the heartbeat timeout, "
             "not only when start-to-close expires. Set the heartbeat timeout a few times longer than the interval between "
             "heartbeat calls (see `recommended_timeout` in heartbeat_cadence).",
+            [a.activity_type for a, _ in late] + [r["activity_type"] for r in spurious],
         )
     figures = ", ".join(_detection_range([a for a in long if a.activity_type == t]) for t in sorted({a.activity_type for a in long}))
     summary = f"All {len(long)} long activities running at the kill were noticed within heartbeat timeout + {margin:g}s: {figures}."

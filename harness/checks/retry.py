@@ -8,23 +8,30 @@
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
+from collections.abc import Sequence
 
 from harness.config.models import RetryRules
 from harness.config.scenarios import OutageThresholds
 from harness.observe.activities import ActivityRecord, RetryPolicyView, attempt_times
 from harness.observe.figures import peak_rate, rate
-from harness.observe.model import LoadObservations, NonRetryableObservations
+from harness.observe.model import BacklogSample, LoadObservations, NonRetryableObservations
 from harness.scorecard.model import CheckResult, Status
+from harness.scorecard.waivers import subjects
 
 POLICY_ID, OUTAGE_ID, NON_RETRYABLE_ID = "retry.policy", "retry.outage", "retry.non_retryable"
 FAILURE_MODE = "retry storms when a dependency goes down"
+MAX_BACKLOG_ROWS = 120
 
 
-def _result(check_id: str, scenario: str, status: Status, summary: str, evidence: dict, remediation: str = "") -> CheckResult:
+def _result(
+    check_id: str, scenario: str, status: Status, summary: str, evidence: dict, remediation: str = "", *, activity_types: Sequence[str] = ()
+) -> CheckResult:
     return CheckResult(
         id=check_id, scenario=scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
         evidence=evidence, remediation=remediation if status != Status.PASS else "",
+        subjects=subjects(activity_types=activity_types) if status == Status.FAIL else [],
     )
 
 
@@ -81,6 +88,7 @@ def retry_policy(obs: LoadObservations, rules: RetryRules) -> CheckResult:
             "Give every activity an explicit RetryPolicy: maximum_attempts or a schedule_to_close_timeout so retrying ends, "
             f"backoff_coefficient >= {rules.min_backoff_coefficient:g} so retries thin out during an outage, "
             "non_retryable_error_types for business errors, and a heartbeat_timeout (with activity.heartbeat()) on long activities.",
+            activity_types=[row["activity_type"] for row in rows if row["problems"] != "ok"],
         )
     return _result(
         POLICY_ID, obs.scenario, Status.PASS,
@@ -141,7 +149,11 @@ def retry_outage(obs: LoadObservations, thresholds: OutageThresholds) -> CheckRe
         "peak_backlog_activity_tasks": max((b.activity for b in obs.backlog), default=None),
         "attempt_times": "reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)",
         "attempts_per_second": _series(attempts, load_start, obs.load.ended_at + window),
+        "fault_from_s": round(start - load_start, 1),
+        "fault_to_s": round(end - load_start, 1),
     })
+    if obs.backlog:
+        evidence["backlog"] = backlog_series(obs.backlog, load_start)
     if storm is None:
         return _result(
             OUTAGE_ID, obs.scenario, Status.NO_DATA, "No attempts were measured before the outage, so there is no baseline to compare.",
@@ -171,6 +183,7 @@ def retry_outage(obs: LoadObservations, thresholds: OutageThresholds) -> CheckRe
             "of 2-3 with maximum_interval of a minute or more), bound retries with a schedule_to_close_timeout that outlasts the "
             "outages you expect, and cap the calls to a fragile dependency (a dedicated task queue with "
             "max_task_queue_activities_per_second).",
+            activity_types=sorted(failed_types),
         )
     return _result(OUTAGE_ID, obs.scenario, Status.PASS, figures + ".", evidence)
 
@@ -184,6 +197,18 @@ def _series(times: list[float], start: float, end: float) -> list[dict]:
     return [{"t": i, "attempts": n} for i, n in enumerate(buckets)]
 
 
+def backlog_series(samples: Sequence[BacklogSample], start: float, limit: int = MAX_BACKLOG_ROWS) -> list[dict]:
+    """Backlog samples as seconds since the load started; more than `limit` samples are merged in runs, keeping
+    each run's highest backlog so a peak is never averaged away."""
+    ordered = sorted(samples, key=lambda s: s.at)
+    size = math.ceil(len(ordered) / limit) if ordered else 1
+    rows = []
+    for i in range(0, len(ordered), size):
+        group = ordered[i:i + size]
+        rows.append({"t": round(group[0].at - start, 1), "workflow": max(s.workflow for s in group), "activity": max(s.activity for s in group)})
+    return rows
+
+
 def non_retryable(obs: NonRetryableObservations) -> CheckResult:
     rows = [
         {"error_type": c.error_type, "workflow_id": c.workflow_id, "attempts": c.attempts, "outcome": c.outcome,
@@ -191,7 +216,9 @@ def non_retryable(obs: NonRetryableObservations) -> CheckResult:
         for c in obs.cases
     ]
     evidence = {"activity": obs.activity, "injections": obs.injections, "cases": rows}
-    result = lambda status, summary, fix="": _result(NON_RETRYABLE_ID, obs.scenario, status, summary, evidence, fix)  # noqa: E731
+    result = lambda status, summary, fix="": _result(  # noqa: E731
+        NON_RETRYABLE_ID, obs.scenario, status, summary, evidence, fix, activity_types=[obs.activity]
+    )
     retried = [c for c in obs.cases if c.attempts > 1]
     if retried:
         types = sorted({c.error_type for c in retried})

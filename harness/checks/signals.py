@@ -12,6 +12,7 @@ from collections import defaultdict
 
 from harness.observe.messages import SignalRun, SignalsObservations
 from harness.scorecard.model import CheckResult, Status
+from harness.scorecard.waivers import subjects
 
 CHECK_ID = "signals.concurrent"
 FAILURE_MODE = "signals arriving together interleave in their handlers"
@@ -72,6 +73,16 @@ def _violated_invariants(runs: tuple[SignalRun, ...], restart_during_burst: bool
     return list(found.values())
 
 
+def failing_workflow_types(obs: SignalsObservations) -> list[str]:
+    """Subjects of a FAIL: the workflow types whose invariants broke or whose signals were lost; none when one of
+    those workflows has no history (its type is unknown, so only a waiver of the whole check can cover it)."""
+    types = {w.workflow_id: w.workflow_type for w in obs.workflows}
+    failing = [r.workflow_id for r in obs.runs if r.violations or r.lost_signals]
+    if any(not types.get(wid) for wid in failing):
+        return []
+    return subjects(workflow_types=[types[wid] for wid in failing])
+
+
 def signals_concurrent(obs: SignalsObservations) -> CheckResult:
     rows = _rows(obs.runs, obs.restart_during_burst)
     invariants = _violated_invariants(obs.runs, obs.restart_during_burst)
@@ -97,6 +108,7 @@ def signals_concurrent(obs: SignalsObservations) -> CheckResult:
         return CheckResult(
             id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
             evidence=evidence, remediation=remediation if status != Status.PASS else "",
+            subjects=failing_workflow_types(obs) if status == Status.FAIL else [],
         )
 
     if not obs.runs:

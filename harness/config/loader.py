@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -22,6 +22,9 @@ from harness.config.scenarios import (
 from harness.errors import ConfigError
 from harness.invariants import load_callable
 
+if TYPE_CHECKING:
+    from harness.scorecard.waiver_file import Waiver
+
 
 @dataclass(frozen=True)
 class RunPlan:
@@ -33,6 +36,9 @@ class RunPlan:
     scenarios: tuple[Scenario, ...]
     alert_rules: alert_rules.RuleSet | None = None
     """The config's Prometheus rule files, loaded (None without an `alerts` section)."""
+    waivers: tuple[Waiver, ...] = ()
+    """The team's accepted failures (the config's `waivers` file, or `--waivers`)."""
+    waivers_file: Path | None = None
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
@@ -48,7 +54,14 @@ class _UniqueKeyLoader(yaml.SafeLoader):
         return super().construct_mapping(node, deep)
 
 
-def read_yaml(path: Path) -> Any:
+class _DatesAsTextLoader(_UniqueKeyLoader):
+    """Keeps `2026-12-31` as text, so the model that reads it can name the key of a date that does not exist."""
+
+
+_DatesAsTextLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
+def read_yaml(path: Path, *, dates_as_text: bool = False) -> Any:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -56,12 +69,14 @@ def read_yaml(path: Path) -> Any:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise ConfigError(f"cannot read file: {exc}", file=str(path)) from None
     try:
-        return yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+        return yaml.load(text, Loader=_DatesAsTextLoader if dates_as_text else _UniqueKeyLoader)  # noqa: S506 - SafeLoader subclasses
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}:{mark.column + 1}" if mark else str(path)
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ConfigError(f"invalid YAML: {problem}", file=where) from None
+    except ValueError as exc:  # a scalar YAML resolves but cannot build, e.g. the date 2026-02-30
+        raise ConfigError(f"invalid YAML value: {exc}", file=str(path)) from None
 
 
 def _key_path(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
@@ -136,8 +151,9 @@ def load_config(path: Path) -> ReadinessConfig:
     return validate(data, ReadinessConfig, str(path))
 
 
-def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
-    """Load the config and the scenarios it (or `only`) names, resolving paths against the config's folder."""
+def load_plan(config_path: Path, only: list[str] | None = None, waivers_path: Path | None = None) -> RunPlan:
+    """Load the config and the scenarios it (or `only`) names, resolving paths against the config's folder.
+    `waivers_path` (from `--waivers`) replaces the config's `waivers` file."""
     config = load_config(config_path)
     base = config_path.resolve().parent
     try:
@@ -166,13 +182,31 @@ def load_plan(config_path: Path, only: list[str] | None = None) -> RunPlan:
             raise ConfigError(f"expected name {name!r} to match the file name", file=str(scenarios_dir / f"{name}.yaml"), key_path="name")
         _check_references(scenario, config, scenarios_dir / f"{name}.yaml", app_path)
         scenarios.append(scenario)
+    waivers_file = waivers_file_of(config, config_path, waivers_path)
     return RunPlan(
         config=config, config_path=config_path.resolve(), app_path=app_path, scenarios=tuple(scenarios),
-        alert_rules=_load_alert_rules(config, config_path, app_path),
+        alert_rules=load_alert_rules(config, config_path, app_path),
+        waivers=load_waivers_file(waivers_file) if waivers_file else (), waivers_file=waivers_file,
     )
 
 
-def _load_alert_rules(config: ReadinessConfig, config_path: Path, app_path: Path) -> alert_rules.RuleSet | None:
+def waivers_file_of(config: ReadinessConfig, config_path: Path, override: Path | None) -> Path | None:
+    path = override if override is not None else config_path.resolve().parent / config.waivers if config.waivers else None
+    if path is not None and not path.is_file():
+        where = {"key_path": "--waivers"} if override is not None else {"file": str(config_path), "key_path": "waivers"}
+        raise ConfigError(f"expected a waivers file, {path} does not exist", **where)
+    return path
+
+
+def load_waivers_file(path: Path) -> tuple[Waiver, ...]:
+    """The waivers file, checked against every check id a run can produce."""
+    from harness.runner import known_check_ids  # noqa: PLC0415 - the runner imports this module
+    from harness.scorecard.waiver_file import load_waivers  # noqa: PLC0415 - it reads files with this module
+
+    return load_waivers(path, known_check_ids())
+
+
+def load_alert_rules(config: ReadinessConfig, config_path: Path, app_path: Path) -> alert_rules.RuleSet | None:
     """Every file the `alerts` section names must exist: rule files and runbooks that are paths, not URLs."""
     if config.alerts is None:
         return None
@@ -233,8 +267,12 @@ def _check_references(scenario: Scenario, config: ReadinessConfig, path: Path, a
 
 
 def validate_file(path: Path) -> str:
-    """Validate a config or scenario file (told apart by its `kind` key); returns what it was."""
-    data = read_yaml(path)
+    """Validate a config, scenario or waivers file (told apart by a `kind` key, or a top-level `waivers` list without
+    `app`); returns what it was."""
+    data = read_yaml(path, dates_as_text=True)
+    if isinstance(data, dict) and "waivers" in data and "app" not in data:
+        load_waivers_file(path)
+        return "waivers"
     if isinstance(data, dict) and "kind" in data:
         load_scenario(path)
         return "scenario"
@@ -243,8 +281,11 @@ def validate_file(path: Path) -> str:
 
 
 def json_schemas() -> dict[str, Any]:
+    from harness.scorecard.waiver_file import WaiversFile  # noqa: PLC0415 - it reads files with this module
+
     scenario_schemas = [model.model_json_schema() for model in SCENARIO_KINDS.values()]
     return {
         "config": ReadinessConfig.model_json_schema(),
         "scenario": scenario_schemas[0] if len(scenario_schemas) == 1 else {"oneOf": scenario_schemas},
+        "waivers": WaiversFile.model_json_schema(),
     }

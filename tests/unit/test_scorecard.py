@@ -43,7 +43,7 @@ def test_scenario_that_did_not_finish_is_inconclusive():
 
 
 def test_exit_codes_contract():
-    assert EXIT_CODES == {Verdict.GO: 0, Verdict.NO_GO: 1, Verdict.INCONCLUSIVE: 3}
+    assert EXIT_CODES == {Verdict.GO: 0, Verdict.GO_WITH_WAIVERS: 0, Verdict.NO_GO: 1, Verdict.INCONCLUSIVE: 3}
 
 
 def card(checks: list[CheckResult]) -> Scorecard:
@@ -87,8 +87,8 @@ def test_junit_has_one_case_per_check_with_failure_and_error():
     assert cases[1].find("failure") is None and cases[2].find("error") is not None
 
 
-def test_write_reports_writes_the_three_formats(tmp_path):
+def test_write_reports_writes_the_four_formats(tmp_path):
     paths = write_reports(card([restart_replay(observations(2))]), tmp_path)
-    assert sorted(p.name for p in paths.values()) == ["junit.xml", "scorecard.json", "scorecard.md"]
+    assert sorted(p.name for p in paths.values()) == ["junit.xml", "scorecard.html", "scorecard.json", "scorecard.md"]
     assert Scorecard.model_validate_json((tmp_path / "scorecard.json").read_text()).verdict == Verdict.GO
     assert not list(tmp_path.glob(".*.tmp"))
