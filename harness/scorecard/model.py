@@ -10,7 +10,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+from harness.scorecard.definitions import Definitions
+
+SCHEMA_VERSION = "1.2"
 
 
 class Status(str, Enum):
@@ -24,12 +26,25 @@ class Status(str, Enum):
 
 class Verdict(str, Enum):
     GO = "GO"
+    GO_WITH_WAIVERS = "GO-WITH-WAIVERS"
     NO_GO = "NO-GO"
     INCONCLUSIVE = "INCONCLUSIVE"
 
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class WaiverRef(Frozen):
+    """A waiver from the team's waivers file, as it stood when the run was judged (on the FAIL it covers, or unused)."""
+
+    check: str
+    scope: str | None = Field(None, description="`workflow_type:X` or `activity_type:Y`; None waives the whole check.")
+    reason: str
+    owner: str
+    ticket: str
+    expires: str = Field(description="ISO date; from that day on the waiver no longer covers the failure.")
+    expired: bool
 
 
 class CheckResult(Frozen):
@@ -40,6 +55,11 @@ class CheckResult(Frozen):
     summary: str = Field(description="One sentence a reader can act on.")
     evidence: dict[str, Any] = Field(default_factory=dict, description="Figures, ids and per-item rows behind the status.")
     remediation: str = Field("", description="What to change in code or config; empty on PASS.")
+    subjects: list[str] = Field(
+        default_factory=list,
+        description="Workflow and activity types a FAIL concerns (`workflow_type:X`, `activity_type:Y`): what a scoped waiver must cover.",
+    )
+    waivers: list[WaiverRef] = Field(default_factory=list, description="Waivers that matched this check's FAIL (expired ones included).")
 
 
 class ScenarioSummary(Frozen):
@@ -59,6 +79,8 @@ class TargetInfo(Frozen):
 
 class RunInfo(Frozen):
     id: str
+    command: str = Field("run", description="The command that produced the scorecard: run, watch or parity.")
+    profile: str = Field("local", description="The environment profile the command targeted.")
     started_at: str
     finished_at: str
     duration_s: float
@@ -95,10 +117,32 @@ class WorkflowTypeStats(Frozen):
     failure_classes: list[FailureClass] = Field(default_factory=list)
 
 
+class StatusChange(Frozen):
+    """A check whose status differs between two runs."""
+
+    check: str
+    scenario: str
+    old: str = Field(description="Status in the earlier run.")
+    new: str = Field(description="Status in the later run.")
+
+
+class SinceLastGo(Frozen):
+    """What changed since the newest earlier GO run of the same app and profile (from the history store)."""
+
+    run_id: str
+    started_at: str
+    git_commit: str | None
+    regressed: list[StatusChange] = Field(default_factory=list, description="Checks whose status got worse (e.g. PASS -> FAIL).")
+    improved: list[StatusChange] = Field(default_factory=list)
+    definition_changes: list[str] = Field(
+        default_factory=list, description="Changes of the effective workflow definitions, as sentences."
+    )
+
+
 class Scorecard(Frozen):
     schema_version: str = SCHEMA_VERSION
     verdict: Verdict
-    exit_code: int = Field(description="0 GO, 1 NO-GO, 3 INCONCLUSIVE.")
+    exit_code: int = Field(description="0 GO or GO-WITH-WAIVERS, 1 NO-GO, 3 INCONCLUSIVE.")
     verdict_reason: str
     run: RunInfo
     scenarios: list[ScenarioSummary]
@@ -107,3 +151,8 @@ class Scorecard(Frozen):
         default_factory=list, description="Per workflow type the run touched: latency, failure rate, failure classes."
     )
     artifacts: dict[str, str] = Field(default_factory=dict, description="Files of this run, relative to the report folder.")
+    unused_waivers: list[WaiverRef] = Field(
+        default_factory=list, description="Waivers of the waivers file that covered no failure of this run: remove or fix them."
+    )
+    definitions: Definitions | None = Field(None, description="Effective workflow definitions read from the run's histories.")
+    since_last_go: SinceLastGo | None = Field(None, description="Changes since the last GO run of the app; None without one.")
