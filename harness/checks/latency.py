@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 
 from harness.config.scenarios import LatencyThresholds
+from harness.load.shape import Stage
 from harness.observe import histograms
 from harness.observe.figures import percentile, summary_ms
 from harness.observe.model import LoadObservations, MetricSample
@@ -20,6 +21,8 @@ FAILURE_MODE = "workers too small for real load: tasks wait to start"
 SDK_HISTOGRAMS = {"workflow": "temporal_workflow_task_schedule_to_start_latency", "activity": "temporal_activity_schedule_to_start_latency"}
 SLOT_TYPES = {"workflow": "WorkflowWorker", "activity": "ActivityWorker"}
 MIN_RATE_REACHED = 0.8
+WINDOW_S = 5
+MAX_WINDOWS = 24
 
 
 def _slots(metrics: tuple[MetricSample, ...], kind: str) -> int | None:
@@ -80,6 +83,52 @@ def _advice(kind: str, row: dict, workers: int) -> str:
     )
 
 
+def _windows(stages: tuple[Stage, ...]) -> list[tuple[float, float, int, Stage]]:
+    """Each stage cut into windows of at most WINDOW_S (longer for long loads, so there are at most ~MAX_WINDOWS)."""
+    total = sum(s.duration_s for s in stages)
+    size = max(WINDOW_S, math.ceil(total / MAX_WINDOWS))
+    windows, at = [], 0.0
+    for number, stage in enumerate(stages, start=1):
+        end = at + stage.duration_s
+        while at < end - 1e-9:
+            windows.append((at, min(at + size, end), number, stage))
+            at = min(at + size, end)
+        at = end
+    return windows
+
+
+def _window_row(kinds: dict[str, list[float]]) -> dict:
+    row: dict = {}
+    for kind, values in kinds.items():
+        figures = summary_ms(values)
+        row[f"{kind}_tasks"] = figures["count"]
+        row.update({f"{kind}_{q}_ms": figures[f"{q}_ms"] for q in ("p50", "p95", "p99")})
+    return row
+
+
+def over_the_load(obs: LoadObservations) -> list[dict]:
+    """Schedule-to-start percentiles per window of each load stage (seconds since the first workflow started), and one
+    row for the tasks scheduled after the load ended (the drain): how waiting grew as the rate stepped up."""
+    starts = [w.started_at for w in obs.workflows if w.started_at is not None]
+    if not obs.load.stages or not starts:
+        return []
+    origin = min(starts)
+    windows = _windows(obs.load.stages)
+    load_end = windows[-1][1]
+    tasks = [(t.kind, t.scheduled_at - origin, t.latency_s) for t in obs.latencies if t.kind in ("workflow", "activity")]
+    rows = []
+    for start, end, number, stage in windows:
+        inside = {k: [s for kind, at, s in tasks if kind == k and start <= at < end] for k in ("workflow", "activity")}
+        load = f"{stage.rate:g}/s" if stage.rate else f"{stage.users} users"
+        rows.append({"from_s": round(start, 1), "to_s": round(end, 1), "stage": number, "load": load, **_window_row(inside)})
+    after = [(kind, at, s) for kind, at, s in tasks if at >= load_end]
+    if after:
+        inside = {k: [s for kind, _, s in after if kind == k] for k in ("workflow", "activity")}
+        last = max(at for _, at, _ in after)
+        rows.append({"from_s": round(load_end, 1), "to_s": round(max(last, load_end + 1), 1), "stage": "drain", "load": "none", **_window_row(inside)})
+    return rows
+
+
 def schedule_to_start(obs: LoadObservations, thresholds: LatencyThresholds) -> CheckResult:
     def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
         return CheckResult(
@@ -114,6 +163,8 @@ def schedule_to_start(obs: LoadObservations, thresholds: LatencyThresholds) -> C
         if p99 is not None and p99 > limit:
             over.append((kind, p99, limit, row))
     evidence["schedule_to_start"] = rows
+    if windows := over_the_load(obs):
+        evidence["schedule_to_start_over_the_load"] = windows
     disagree = [r["task"] for r in rows if r.get("agrees_with_history") is False]
     if disagree:
         evidence["metrics_disagree"] = f"SDK histograms and histories disagree for {', '.join(disagree)} tasks (see the rows)"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.load.shape import Stage
 from harness.observe.activities import ActivityRecord, TaskLatency
 
 
@@ -155,6 +156,8 @@ class LoadSummary:
     locust_workers: int
     started_at: float
     ended_at: float
+    stages: tuple[Stage, ...] = ()
+    """The stages the load ran, in order (for per-stage figures)."""
 
 
 @dataclass(frozen=True)

@@ -103,6 +103,7 @@ def summarise_load(result: LoadResult, stages: list[Stage], started: float, ende
         locust_workers=result.locust_workers,
         started_at=started,
         ended_at=ended,
+        stages=tuple(stages),
     )
 
 

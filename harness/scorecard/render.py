@@ -8,8 +8,12 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
+from harness.history.render import since_last_go_md
 from harness.journal import write_atomic
-from harness.scorecard.model import Scorecard, Status
+from harness.scorecard.html import to_html
+from harness.scorecard.model import Scorecard, Status, WaiverRef
+from harness.scorecard.verdict import waived
+from harness.scorecard.waivers import WHOLE_CHECK, recorded_waivers, waiver_note, why_unused
 
 _NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 STATUS_ICON = {"PASS": "✅", "FAIL": "❌", "WARN": "⚠️", "NO_DATA": "❔", "ERROR": "💥", "SKIPPED": "⏭️"}
@@ -90,6 +94,30 @@ def _workflow_types_md(card: Scorecard) -> list[str]:
     return lines + [""]
 
 
+def _waiver_row(w: WaiverRef, last: str) -> str:
+    expires = f"**EXPIRED** {w.expires}" if w.expired else w.expires
+    return f"| `{w.check}` | {_cell(w.scope or WHOLE_CHECK)} | {_cell(w.ticket)} | {_cell(w.owner)} | {expires} | {_cell(last)} |"
+
+
+def _waivers_md(card: Scorecard) -> list[str]:
+    """Waived failures and unused waivers, right under the verdict: what the team signed off, and what is stale."""
+    lines: list[str] = []
+    if recorded := recorded_waivers(card.checks):
+        lines += [
+            "## Waived failures", "",
+            "These checks FAILed and a waiver covers them until it expires; an EXPIRED waiver counts as the failure.", "",
+            "| check | scope | ticket | owner | expires | reason |", "|---|---|---|---|---|---|",
+            *(_waiver_row(w, w.reason) for w in recorded), "",
+        ]
+    if card.unused_waivers:
+        lines += [
+            "## Unused waivers", "", "They covered no failure of this run: remove them, or fix their scope.", "",
+            "| check | scope | ticket | owner | expires | why unused |", "|---|---|---|---|---|---|",
+            *(_waiver_row(w, why_unused(w, card.checks)) for w in card.unused_waivers), "",
+        ]
+    return lines
+
+
 def to_markdown(card: Scorecard) -> str:
     run = card.run
     lines = [
@@ -99,10 +127,16 @@ def to_markdown(card: Scorecard) -> str:
         "",
         card.verdict_reason,
         "",
+        *_waivers_md(card),
         "| check | scenario | status | summary |",
         "|---|---|---|---|",
-        *(f"| `{c.id}` | {c.scenario} | {STATUS_ICON[c.status.value]} {c.status.value} | {_cell(c.summary)} |" for c in card.checks),
+        *(
+            f"| `{c.id}` | {c.scenario} | {STATUS_ICON[c.status.value]} {c.status.value}{', ' + note if (note := waiver_note(c)) else ''} "
+            f"| {_cell(c.summary)} |"
+            for c in card.checks
+        ),
         "",
+        *since_last_go_md(card),
         "## Run",
         "",
         f"- run id `{run.id}`, {run.started_at} -> {run.finished_at} ({run.duration_s:.1f} s)",
@@ -120,6 +154,10 @@ def to_markdown(card: Scorecard) -> str:
     for check in card.checks:
         lines += [f"## {STATUS_ICON[check.status.value]} `{check.id}` ({check.scenario})", "", f"*Covers:* {check.failure_mode}.", ""]
         lines += [check.summary, ""]
+        if check.subjects:
+            lines += [f"*Concerns:* {', '.join(f'`{s}`' for s in check.subjects)}", ""]
+        if note := waiver_note(check):
+            lines += [f"**{note}:** " + "; ".join(f"{_cell(w.reason)} ({_cell(w.owner)})" for w in check.waivers), ""]
         lines += _evidence_md(check.evidence)
         if check.remediation:
             lines += ["**What to fix:** " + check.remediation, ""]
@@ -128,9 +166,11 @@ def to_markdown(card: Scorecard) -> str:
 
 
 def to_junit(card: Scorecard) -> str:
-    failures = sum(c.status == Status.FAIL for c in card.checks)
+    """One test case per check. A FAIL covered by unexpired waivers is a skipped case (its message starts with WAIVED),
+    so CI viewers agree with the GO-WITH-WAIVERS exit code; with an expired waiver it stays a failure."""
+    failures = sum(c.status == Status.FAIL and not waived(c) for c in card.checks)
     errors = sum(c.status in (Status.ERROR, Status.NO_DATA) for c in card.checks)
-    skipped = sum(c.status == Status.SKIPPED for c in card.checks)
+    skipped = sum(c.status == Status.SKIPPED or waived(c) for c in card.checks)
     suites = ET.Element("testsuites", name="readiness", tests=str(len(card.checks)), failures=str(failures), errors=str(errors))
     suite = ET.SubElement(
         suites, "testsuite", name=f"readiness.{card.run.app_name}", tests=str(len(card.checks)),
@@ -141,7 +181,14 @@ def to_junit(card: Scorecard) -> str:
         case = ET.SubElement(suite, "testcase", classname=check.scenario, name=check.id)
         body = json.dumps(check.evidence, indent=2, default=str) + ("\n\nFix: " + check.remediation if check.remediation else "")
         if check.status == Status.FAIL:
-            ET.SubElement(case, "failure", message=xml_safe(check.summary), type="FAIL").text = xml_safe(body)
+            note = waiver_note(check)
+            message = f"{note}: {check.summary}" if note else check.summary
+            body += "".join(f"\n\nWaiver {w.ticket} ({w.owner}, expires {w.expires}): {w.reason}" for w in check.waivers)
+            if waived(check):
+                ET.SubElement(case, "skipped", message=xml_safe(message))
+                ET.SubElement(case, "system-out").text = xml_safe(f"FAIL, waived: {check.summary}\n\n{body}")
+            else:
+                ET.SubElement(case, "failure", message=xml_safe(message), type="FAIL").text = xml_safe(body)
         elif check.status in (Status.ERROR, Status.NO_DATA):
             ET.SubElement(case, "error", message=xml_safe(check.summary), type=check.status.value).text = xml_safe(body)
         elif check.status == Status.SKIPPED:
@@ -154,7 +201,9 @@ def to_junit(card: Scorecard) -> str:
 
 def write_reports(card: Scorecard, out_dir: Path) -> dict[str, Path]:
     """Render everything first, then write: a rendering error leaves no partial report set."""
-    rendered = {"scorecard.json": to_json(card), "scorecard.md": to_markdown(card), "junit.xml": to_junit(card)}
+    rendered = {
+        "scorecard.json": to_json(card), "scorecard.md": to_markdown(card), "junit.xml": to_junit(card), "scorecard.html": to_html(card),
+    }
     paths = {}
     for name, text in rendered.items():
         write_atomic(out_dir / name, text)
