@@ -1,0 +1,11 @@
+"""`readiness watch`: the first 48 hours after a launch, read from a live namespace without changing anything.
+
+    collect.py   visibility + describe + a bounded sample of histories -> WatchObservations (the only I/O)
+    model.py     the frozen observations
+    stats.py     pure statistics: per-type counts, latency, sampling, failing workflow tasks
+    run.py       config -> observations -> checks (harness/checks/watch.py and the read-only audits) -> Scorecard
+"""
+
+from harness.watch.model import StuckWorkflow, VisibleRun, WatchObservations
+
+__all__ = ["StuckWorkflow", "VisibleRun", "WatchObservations"]
