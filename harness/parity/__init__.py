@@ -1,0 +1,1 @@
+"""`readiness parity`: compare what two environments actually run."""
