@@ -6,7 +6,6 @@ phase still stops workers, dependencies and the server.
 
 from __future__ import annotations
 
-import os
 import platform
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
+from datetime import date
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from harness import checks, server
 from harness.alerts.observe import observe as observe_alerts
 from harness.audit import audit
 from harness.checks import alert_firing, alert_rules
+from harness.checks import watch as watch_checks
 from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
 from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
 from harness.checks.static_audit import static_audit
@@ -35,12 +36,14 @@ from harness.config.models import EmbeddedTarget, ExistingTarget, ReadinessConfi
 from harness.dependencies import running_dependencies
 from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
+from harness.history import record as history_record
 from harness.journal import Journal, Step, now_iso
+from harness.observe.definitions import run_definitions
 from harness.observe.model import WorkflowRecord
 from harness.observe.recorder import MetricRecorder, MetricWindow, Scrape
 from harness.observe.workflow_types import workflow_type_stats
 from harness.processes import RUN_ID_ENV
-from harness.profiles import PROFILES, Profile
+from harness.profiles import BUILT_IN, Profile, client_env, credential_env, refuse_if_protected
 from harness.scenarios import (
     longrun_heartbeat,
     non_retryable,
@@ -60,11 +63,12 @@ from harness.scorecard.model import (
     TargetInfo,
 )
 from harness.scorecard.verdict import EXIT_CODES, decide
+from harness.scorecard.waivers import apply_waivers, unused_waivers
 from harness.workers import WorkerSupervisor
 
 TIME_SKIPPED_KINDS = {"time_skip"}
 """Scenario kinds whose workflows run on the time-skipping server: their latencies are workflow time."""
-REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "journal.json")
+REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "scorecard.html", "journal.json")
 
 
 @dataclass(frozen=True)
@@ -105,20 +109,33 @@ SCENARIO_KINDS: dict[str, ScenarioKind] = {
 }
 
 
+def known_check_ids() -> tuple[str, ...]:
+    """Every check id a run can produce, in scorecard order: what a waiver may name."""
+    scenario_checks = [check_id for kind in SCENARIO_KINDS.values() for check_id, _ in kind.checks]
+    alert_checks = [alert_rules.STATIC_ID, alert_firing.CHECK_ID, alert_rules.RUNBOOKS_ID]
+    return tuple(dict.fromkeys([STATIC_CHECK_ID, *scenario_checks, *alert_checks, *watch_checks.CHECK_IDS]))
+
+
 @dataclass(frozen=True)
 class RunOptions:
     out_dir: Path
     address: str | None = None
     namespace: str | None = None
     locust_workers: int = 0
-    profile: Profile = PROFILES["local"]
+    profile: Profile = BUILT_IN["local"]
+    history_db: Path | None = None
+    """The run history to read "since the last GO" from (the CLI records the run there); None: neither."""
 
 
 def preflight(plan: RunPlan, options: RunOptions) -> None:
     """Everything that can be checked before anything starts or the report folder is touched (ConfigError)."""
+    refuse_if_protected(options.profile, plan.scenarios)
+    credential_env(options.profile)  # an unset variable or a missing file named by the profile fails here
     spec = _target_spec(plan, options)
     if isinstance(spec, EmbeddedTarget):
         server.find_temporal_cli(spec.temporal_cli)
+    if options.history_db is not None:
+        history_record.check_usable(options.history_db)
     try:
         options.out_dir.mkdir(parents=True, exist_ok=True)
         probe = options.out_dir / ".write-test"
@@ -135,6 +152,16 @@ def prepare_out_dir(out_dir: Path) -> None:
         (out_dir / name).unlink(missing_ok=True)
     for folder in ("histories", "logs", "load", "faults"):
         shutil.rmtree(out_dir / folder, ignore_errors=True)
+
+
+def recorded_profile(options: RunOptions) -> str:
+    """The profile as the history keys "since the last GO" on: a run sent elsewhere with --address is not that profile."""
+    return f"{options.profile.name}@{options.address}" if options.address else options.profile.name
+
+
+def without_credentials(env: dict[str, str]) -> dict[str, str]:
+    """The app's dependencies do not talk to Temporal: they never get the profile's API key or TLS material."""
+    return {k: v for k, v in env.items() if not k.startswith(server.CREDENTIAL_ENV_PREFIXES)}
 
 
 def git_commit(path: Path) -> str | None:
@@ -157,8 +184,8 @@ def _target_spec(plan: RunPlan, options: RunOptions):
             return ExistingTarget.model_validate(data)
         except ValidationError:
             raise ConfigError(f"expected HOST:PORT (got {address!r})", key_path="--address") from None
-    if options.namespace:
-        return spec.model_copy(update={"namespace": options.namespace})
+    if options.namespace or options.profile.namespace:
+        return spec.model_copy(update={"namespace": options.namespace or options.profile.namespace})
     return spec
 
 
@@ -244,7 +271,7 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     prepare_out_dir(out_dir)
     journal = Journal(out_dir / "journal.json", on_step)
     started_at, started = now_iso(), time.monotonic()
-    base_env = {**os.environ, RUN_ID_ENV: run_id}
+    base_env = {**client_env(options.profile), RUN_ID_ENV: run_id}  # holds the profile's secrets: never journaled
     log_dir = out_dir / "logs"
     results: list[CheckResult] = []
     summaries: list[ScenarioSummary] = []
@@ -262,7 +289,7 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
             step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
         with journal.step("start dependencies behind fault proxies", names=[d.name for d in plan.config.dependencies]) as step:
             dependencies = await stack.enter_async_context(
-                running_dependencies(plan.config.dependencies, base_env, plan.app_path, log_dir)
+                running_dependencies(plan.config.dependencies, without_credentials(base_env), plan.app_path, log_dir)
             )
             step.detail["env"] = dependencies.env
         fault_switch = ActivityFaultSwitch(out_dir / "faults" / "activity-faults.json")
@@ -294,19 +321,43 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     with journal.step("alert checks", windows=len(recorder.windows)) as step:
         results.extend(await alert_checks(plan, recorder.windows, snapshot, tuple(t.workflow_type for t in workflow_types), out_dir))
         step.detail.update({r.id: r.status.value for r in results[-3:]})
+    today = date.today()
+    results = apply_waivers(results, plan.waivers, today)
     verdict, reason = decide(results, summaries)
-    return Scorecard(
+    card = Scorecard(
         verdict=verdict,
         exit_code=EXIT_CODES[verdict],
         verdict_reason=reason,
         run=RunInfo(
             id=run_id, started_at=started_at, finished_at=now_iso(), duration_s=round(time.monotonic() - started, 2),
-            config_file=str(plan.config_path), app_name=plan.config.app.name, app_git_commit=git_commit(plan.app_path),
+            profile=recorded_profile(options), config_file=str(plan.config_path), app_name=plan.config.app.name, app_git_commit=git_commit(plan.app_path),
             harness_version=harness.__version__, sdk_version=version("temporalio"), python_version=platform.python_version(),
             target=TargetInfo(kind=target.kind, address=target.address, namespace=target.namespace, server_version=target.server_version),
         ),
         scenarios=summaries,
         checks=results,
+        unused_waivers=unused_waivers(results, plan.waivers, today),
         workflow_types=workflow_types,
         artifacts={"journal": "journal.json", "histories": "histories/", "logs": "logs/"},
     )
+    return with_history_views(card, plan, options, journal, out_dir)
+
+
+def with_history_views(card: Scorecard, plan: RunPlan, options: RunOptions, journal: Journal, out_dir: Path) -> Scorecard:
+    """Add the effective definitions read from the run's histories, then the changes since the last GO run in the
+    history store. Neither may cost the run its verdict: a failure is noted in the journal and the field left None."""
+    with journal.step("effective definitions from histories") as step:
+        try:
+            specs = [spec for worker in plan.config.workers if worker.python for spec in worker.python.workflows]
+            card = card.model_copy(update={"definitions": run_definitions(out_dir / "histories", specs, plan.app_path)})
+            step.detail["histories"] = card.definitions.histories
+        except Exception as exc:  # noqa: BLE001 - an unreadable history must not cost the verdict
+            step.detail["error"] = f"{type(exc).__name__}: {exc}"
+    if options.history_db is not None:
+        with journal.step("changes since the last GO", history_db=str(options.history_db)) as step:
+            try:
+                card = card.model_copy(update={"since_last_go": history_record.last_go_changes(options.history_db, card)})
+                step.detail["last_go"] = card.since_last_go.run_id if card.since_last_go else None
+            except Exception as exc:  # noqa: BLE001 - nor may an unreadable history database
+                step.detail["error"] = f"{type(exc).__name__}: {exc}"
+    return card

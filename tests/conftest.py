@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -30,3 +31,14 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """READINESS_NO_SKIPS=1 (set by .ci/run, which installs promtool and chromium): a skipped test is a failure, so a
+    missing tool can never turn the alert or browser tests into silent skips in CI."""
+    outcome = yield
+    report = outcome.get_result()
+    if os.environ.get("READINESS_NO_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under READINESS_NO_SKIPS=1: {report.longrepr}"

@@ -9,18 +9,33 @@ from __future__ import annotations
 import click
 
 from harness import __version__
+from harness.cli.common import EXIT_INTERRUPTED, fail
+from harness.cli.history import diff, history
+from harness.cli.parity import parity
 from harness.cli.replay import audit, replay
+from harness.cli.report import report
 from harness.cli.run import capture, run, schema, validate
+from harness.cli.watch import watch_command
 
 __all__ = ["main"]
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Readiness(click.Group):
+    def invoke(self, ctx: click.Context):
+        """Ctrl-C outside a command's async part (reading the config, writing reports, recording the run) is an
+        interruption, exit 3, as inside it (run_async): click's own handling would exit 1, which CI reads as NO-GO."""
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:
+            fail("interrupted", EXIT_INTERRUPTED)
+
+
+@click.group(cls=_Readiness, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="readiness")
 def main() -> None:
     """Production-readiness harness for Temporal workflows: provoke failures, get a go/no-go scorecard."""
 
 
-for command in (run, capture, replay, audit, validate, schema):
+for command in (run, capture, replay, audit, validate, schema, watch_command, history, diff, report, parity):
     main.add_command(command)
 

@@ -11,6 +11,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -20,6 +21,7 @@ import pytest
 import yaml
 
 from harness.alerts import promtool
+from harness.scorecard.model import SCHEMA_VERSION
 from tests.conftest import REPO, relocated, write
 
 pytestmark = pytest.mark.e2e
@@ -32,8 +34,12 @@ ALERTS_WITHOUT_FAULTS = {**ALERTS_PASS, "alerts.fire": "SKIPPED"}
 (alerts.fire is SKIPPED, never PASS, where promtool is not installed: .ci/run installs it)."""
 
 
+E2E_HISTORY_DB = Path(tempfile.gettempdir()) / f"readiness-e2e-history-{os.getpid()}.db"
+"""Where the runs of this test process are recorded: never the repository's .readiness/."""
+
+
 def run_cli(*args: str, marker: str | None = None, cwd: Path = REPO) -> subprocess.CompletedProcess:
-    env = {**os.environ, "E2E_MARKER": marker or uuid.uuid4().hex}
+    env = {**os.environ, "E2E_MARKER": marker or uuid.uuid4().hex, "READINESS_HISTORY_DB": str(E2E_HISTORY_DB)}
     return subprocess.run([READINESS, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
 
 
@@ -66,7 +72,7 @@ def test_good_app_is_go(tmp_path):
     result = run_cli("run", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 0, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
-    assert card["schema_version"] == "1.1" and card["verdict"] == "GO" and card["exit_code"] == 0
+    assert card["schema_version"] == SCHEMA_VERSION and card["verdict"] == "GO" and card["exit_code"] == 0
     checks = {c["id"]: c for c in card["checks"]}
     assert list(checks) == [
         "determinism.static", "determinism.restart_replay", "retry.outage", "retry.policy", "retry.non_retryable",

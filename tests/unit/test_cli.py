@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -77,3 +78,25 @@ def test_schema_prints_json_schema(cli):
         "worker_restart", "retry_outage", "non_retryable", "schedule_to_start", "longrun_heartbeat", "signals_concurrent", "time_skip",
     }
     assert kinds["worker_restart"]["additionalProperties"] is False and "kill_signal" in kinds["worker_restart"]["properties"]
+
+
+def test_ctrl_c_outside_the_async_part_is_exit_3_not_no_go(cli, tmp_path, monkeypatch):
+    """Ctrl-C while a command reads or writes files (outside run_async) is an interruption (exit 3), never exit 1:
+    1 means NO-GO to a CI job."""
+
+    def interrupted(*_args, **_kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(sys.modules["harness.cli.report"], "write_atomic", interrupted)  # harness.cli.report is also the command
+    scorecard = REPO / "tests" / "fixtures" / "scorecards" / "good-app.json"
+    result = cli("report", str(scorecard), "--out", str(tmp_path / "page.html"))
+    assert result.exit_code == 3, result.output
+    assert result.stderr.strip() == "error: interrupted" and "Aborted" not in result.output
+    assert not (tmp_path / "page.html").exists()
+
+
+def test_run_help_names_every_report_it_writes(cli):
+    from harness.runner import REPORT_FILES
+
+    shown = " ".join(cli("run", "--help").stdout.split())
+    assert all(name in shown for name in REPORT_FILES if name != "journal.json"), shown
