@@ -12,7 +12,6 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 import yaml
@@ -23,11 +22,12 @@ from temporalio.worker import Worker
 from harness import processes, server
 from harness.cli import main
 from harness.errors import TargetError
-from sample_workflows.activities import ACTIVITIES, PAYMENT_URL_ENV
+from sample_workflows.activities import ACTIVITIES
 from sample_workflows.flawed.default_retry import DefaultRetryOrderWorkflow
 from sample_workflows.models import Order
 from sample_workflows.orders import OrderWorkflow
 from tests.conftest import REPO, relocated, write
+from tests.integration.conftest import payment_service, wait_for
 
 pytestmark = pytest.mark.integration
 READINESS = str(Path(sys.executable).parent / "readiness")
@@ -37,14 +37,6 @@ PLANTED_KEY = "parity-test-api-key-9f8e7d6c5b4a"
 KEY_VARIABLE = "PARITY_STAGING_API_KEY"
 OPTION_DIFFERENCES = ("charge_payment", "reserve_inventory", "ship_order")
 """Every activity type whose options differ between the two apps (the flawed one sets no retry policy at all)."""
-
-
-async def _wait_for(predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
 
 
 async def _dev_server(folder: Path) -> tuple[asyncio.subprocess.Process, str]:
@@ -66,7 +58,7 @@ async def _dev_server(folder: Path) -> tuple[asyncio.subprocess.Process, str]:
                 pytest.fail(f"the dev server exited: {(folder / 'server.log').read_text()[-2000:]}")
             return False
 
-    await _wait_for(ready, "the dev server", timeout=90)
+    await wait_for(ready, "the dev server", timeout=90)
     return proc, address
 
 
@@ -83,7 +75,7 @@ async def _orders(client: Client, workflow, prefix: str) -> list[str]:
     async def visible() -> bool:  # visibility is eventually consistent
         return len([w async for w in client.list_workflows("ExecutionStatus = 'Completed'")]) == ORDERS_PER_ENVIRONMENT
 
-    await _wait_for(visible, f"visibility to list the {prefix} orders")
+    await wait_for(visible, f"visibility to list the {prefix} orders")
     return [h.id for h in handles]
 
 
@@ -91,38 +83,20 @@ async def _orders(client: Client, workflow, prefix: str) -> list[str]:
 async def environments(tmp_path_factory):
     """Both namespaces with their workers still polling, and a few completed orders each."""
     folder = tmp_path_factory.mktemp("parity-server")
-    payments_port = processes.free_port()
-    payments = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sample_workflows.payment_service", "--port", str(payments_port), cwd=REPO,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv(PAYMENT_URL_ENV, f"http://127.0.0.1:{payments_port}")
-    proc, address = await _dev_server(folder)
-    try:
-        staging = await server.connect(server.Target(kind="existing", address=address, namespace="staging"))
-        production = await server.connect(server.Target(kind="existing", address=address, namespace="production"))
-
-        async def payments_up() -> bool:
-            try:
-                async with httpx.AsyncClient(timeout=1.0) as http:
-                    return (await http.get(f"http://127.0.0.1:{payments_port}/health")).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        await _wait_for(payments_up, "the payment service")
-        async with (
-            Worker(staging, task_queue=QUEUE, workflows=[OrderWorkflow], activities=ACTIVITIES),
-            Worker(production, task_queue=QUEUE, workflows=[DefaultRetryOrderWorkflow], activities=ACTIVITIES),
-        ):
-            await _orders(staging, OrderWorkflow, "staging")
-            await _orders(production, DefaultRetryOrderWorkflow, "production")
-            yield address, staging, production
-    finally:
-        monkey.undo()
-        payments.terminate()
-        await payments.wait()
-        await processes.stop(proc)
+    async with payment_service():
+        proc, address = await _dev_server(folder)
+        try:
+            staging = await server.connect(server.Target(kind="existing", address=address, namespace="staging"))
+            production = await server.connect(server.Target(kind="existing", address=address, namespace="production"))
+            async with (
+                Worker(staging, task_queue=QUEUE, workflows=[OrderWorkflow], activities=ACTIVITIES),
+                Worker(production, task_queue=QUEUE, workflows=[DefaultRetryOrderWorkflow], activities=ACTIVITIES),
+            ):
+                await _orders(staging, OrderWorkflow, "staging")
+                await _orders(production, DefaultRetryOrderWorkflow, "production")
+                yield address, staging, production
+        finally:
+            await processes.stop(proc)
 
 
 def parity_config(tmp_path: Path, address: str, documented: bool) -> Path:

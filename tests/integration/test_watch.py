@@ -11,7 +11,6 @@ import uuid
 from datetime import date, timedelta
 from pathlib import Path
 
-import httpx
 import pytest
 import pytest_asyncio
 import yaml
@@ -19,14 +18,14 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
-from harness import processes
 from harness.config.models import EmbeddedTarget
 from harness.server import embedded_server
-from sample_workflows.activities import ACTIVITIES, PAYMENT_URL_ENV
+from sample_workflows.activities import ACTIVITIES
 from sample_workflows.models import Order
 from sample_workflows.orders import OrderWorkflow
 from tests.conftest import REPO, relocated, write
 from tests.fixtures.watch.stuck import STUCK_MESSAGE, StuckWorkflow
+from tests.integration.conftest import payment_service, wait_for
 
 pytestmark = pytest.mark.integration
 READINESS = str(Path(sys.executable).parent / "readiness")
@@ -51,43 +50,24 @@ def config(tmp_path: Path, name: str, watch: dict, profiles: dict | None = None)
     return write(tmp_path / f"{name}.yaml", yaml.safe_dump(data))
 
 
-async def _wait_for(predicate, what: str, timeout: float = 60.0) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not await predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.2)
-
-
 @pytest_asyncio.fixture(scope="module")
 async def live(tmp_path_factory):
     """A dev server with the order app's traffic: completed orders, declined payments, one stuck workflow."""
     folder = tmp_path_factory.mktemp("watch-server")
-    payments_port = processes.free_port()
-    payments = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "sample_workflows.payment_service", "--port", str(payments_port), cwd=REPO,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )
-    monkey = pytest.MonkeyPatch()
-    monkey.setenv(PAYMENT_URL_ENV, f"http://127.0.0.1:{payments_port}")
-    try:
-        async with embedded_server(EmbeddedTarget(namespace="orders-live"), folder / "server.log", dict(os.environ)) as (target, client):
-            queue = f"orders-{uuid.uuid4().hex[:6]}"
-            async with (
-                Worker(client, task_queue=queue, workflows=[OrderWorkflow], activities=ACTIVITIES),
-                Worker(client, task_queue=f"{queue}-stuck", workflows=[StuckWorkflow]),
-            ):
-                ids = await _traffic(client, queue)
-                yield target, client, ids
-    finally:
-        monkey.undo()
-        payments.terminate()
-        await payments.wait()
+    async with (
+        payment_service(),
+        embedded_server(EmbeddedTarget(namespace="orders-live"), folder / "server.log", dict(os.environ)) as (target, client),
+    ):
+        queue = f"orders-{uuid.uuid4().hex[:6]}"
+        async with (
+            Worker(client, task_queue=queue, workflows=[OrderWorkflow], activities=ACTIVITIES),
+            Worker(client, task_queue=f"{queue}-stuck", workflows=[StuckWorkflow]),
+        ):
+            ids = await _traffic(client, queue)
+            yield target, client, ids
 
 
 async def _traffic(client: Client, queue: str) -> dict[str, list[str]]:
-    await _wait_for(_payments_up, "the payment service")
-
     def order(i: int, cents: int) -> Order:
         return Order(order_id=f"W-{i}", customer="acme", amount_cents=cents, items=1, shipping_delay_seconds=0.2)
 
@@ -108,17 +88,9 @@ async def _traffic(client: Client, queue: str) -> dict[str, list[str]]:
         runs = [w async for w in client.list_workflows(f"TaskQueue = '{queue}' AND ExecutionStatus != 'Running'")]
         return len(runs) == COMPLETED + DECLINED
 
-    await _wait_for(task_failed, "the stuck workflow's task to fail")
-    await _wait_for(visible, "visibility to list every closed order")
+    await wait_for(task_failed, "the stuck workflow's task to fail")
+    await wait_for(visible, "visibility to list every closed order")
     return {"completed": [h.id for h in handles[:COMPLETED]], "declined": [h.id for h in handles[COMPLETED:]], "stuck": [stuck.id]}
-
-
-async def _payments_up() -> bool:
-    try:
-        async with httpx.AsyncClient(timeout=1.0) as http:
-            return (await http.get(f"{os.environ[PAYMENT_URL_ENV]}/health")).status_code == 200
-    except httpx.HTTPError:
-        return False
 
 
 STRICT = {"max_failure_rate": 0.01, "max_stuck": 0, "min_runs": 3, "latency_p99": {"default": "5m"}}
