@@ -139,7 +139,7 @@ def to_markdown(card: Scorecard) -> str:
         *since_last_go_md(card),
         "## Run",
         "",
-        f"- run id `{run.id}`, {run.started_at} -> {run.finished_at} ({run.duration_s:.1f} s)",
+        f"- `readiness {run.command}` run id `{run.id}`, profile `{run.profile}`, {run.started_at} -> {run.finished_at} ({run.duration_s:.1f} s)",
         f"- target: {run.target.kind} `{run.target.address}` namespace `{run.target.namespace}`"
         f" (server {run.target.server_version or 'unknown'})",
         f"- app commit: `{run.app_git_commit or 'not a git checkout'}`; config `{run.config_file}`",

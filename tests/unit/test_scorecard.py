@@ -74,6 +74,7 @@ def test_markdown_shows_verdict_evidence_tables_and_fix():
     assert "| wf-1 | RUNNING | NondeterminismError |" in text
     assert "**What to fix:**" in text and "workflow.patched" in text
     assert "deadbeef" in text and "server 1.32.0" in text
+    assert "`readiness run` run id" in text and "profile `local`" in text
 
 
 def test_junit_has_one_case_per_check_with_failure_and_error():
