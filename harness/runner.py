@@ -136,9 +136,14 @@ def preflight(plan: RunPlan, options: RunOptions) -> None:
         server.find_temporal_cli(spec.temporal_cli)
     if options.history_db is not None:
         history_record.check_usable(options.history_db)
+    ensure_writable(options.out_dir)
+
+
+def ensure_writable(out_dir: Path) -> None:
+    """Create the report folder and prove a file can be written there, before anything starts (ConfigError on --out)."""
     try:
-        options.out_dir.mkdir(parents=True, exist_ok=True)
-        probe = options.out_dir / ".write-test"
+        out_dir.mkdir(parents=True, exist_ok=True)
+        probe = out_dir / ".write-test"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:

@@ -16,6 +16,7 @@ from rich.markup import escape
 
 from harness import profiles
 from harness.config import load_config
+from harness.config.types import parse_duration
 from harness.errors import ConfigError, HarnessError
 
 EXIT_INTERRUPTED = 3
@@ -97,3 +98,14 @@ def run_async(coro, *, crash_dir: Path, where: str = ""):
             crash_log.parent.mkdir(parents=True, exist_ok=True)
             crash_log.write_text(traceback.format_exc())
         fail(f"internal harness error: {type(exc).__name__}: {exc} (details: {crash_log})", 3)
+
+
+def since_seconds(value: str, example: str) -> float:
+    """A `--since` duration (30m, 24h) in seconds; one line and exit 2 when it is not a positive duration."""
+    try:
+        seconds = parse_duration(value)
+    except ValueError as exc:
+        fail(f"--since: {exc} (got {value!r})", 2)
+    if seconds <= 0:
+        fail(f"--since: expected a duration above zero, such as {example} or 30m (got {value!r})", 2)
+    return seconds

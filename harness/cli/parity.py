@@ -15,41 +15,20 @@ from rich.table import Table
 
 import harness
 from harness import profiles
-from harness.cli.common import console, fail, run_async
+from harness.cli.common import console, fail, run_async, since_seconds
 from harness.cli.history import history_db_option, record_run
 from harness.cli.run import config_option, print_summary
 from harness.config import load_config
-from harness.config.types import parse_duration
 from harness.errors import ConfigError
 from harness.history.record import check_usable
 from harness.journal import now_iso, write_atomic
 from harness.parity.compare import ParityReport, compare, parity_scorecard
 from harness.parity.sample import sample
-from harness.runner import prepare_out_dir
+from harness.runner import ensure_writable, prepare_out_dir
 from harness.scorecard.model import RunInfo, Scorecard, TargetInfo
 from harness.scorecard.render import write_reports
 
 PARITY_FILE = "parity.json"
-
-
-def _since(value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        fail(f"--since: {exc} (got {value!r})", 2)
-    if seconds <= 0:
-        fail(f"--since: expected a duration above zero, such as 24h or 30m (got {value!r})", 2)
-    return seconds
-
-
-def _writable(out_dir: Path) -> None:
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write reports there: {exc}", key_path="--out") from None
 
 
 def print_parity(report: ParityReport) -> None:
@@ -83,7 +62,7 @@ def parity(left: str, right: str, config_path: Path, since: str, limit: int, out
     """Compare what two environment profiles actually run, from a sample of their histories and task queues: workflow
     and activity types, effective retry policies and timeouts, workers polling, SDK versions. Each difference is
     marked documented when the config's `differences` of either profile names it; undocumented ones WARN. Read-only."""
-    since_s = _since(since)
+    since_s = since_seconds(since, example="24h")
     try:
         config = load_config(config_path)
         chosen = [profiles.resolve(name, config, config_path) for name in (left, right)]
@@ -95,7 +74,7 @@ def parity(left: str, right: str, config_path: Path, since: str, limit: int, out
                     f"profile {profile.name!r} has no address: parity reads existing clusters (set profiles.{profile.name}.address)",
                     file=str(config_path), key_path=f"profiles.{profile.name}.address",
                 )
-        _writable(out_dir)
+        ensure_writable(out_dir)
         check_usable(history_db)
     except ConfigError as exc:
         fail(str(exc), exc.exit_code)

@@ -14,10 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness import profiles
-from harness.cli.common import address_option, console, err_console, fail, namespace_option, profile_option, run_async
+from harness.cli.common import address_option, console, err_console, fail, namespace_option, profile_option, run_async, since_seconds
 from harness.cli.history import history_db_option, record_run
 from harness.cli.run import config_option, print_summary
-from harness.config.types import parse_duration
 from harness.errors import ConfigError
 from harness.history import record as history_record
 from harness.scorecard.model import Scorecard
@@ -31,16 +30,6 @@ SHOWN_STUCK = 20
 
 def _warn(message: str) -> None:
     err_console.print(f"[yellow]warning:[/] {escape(message)}", soft_wrap=True)
-
-
-def _since(value: str) -> float:
-    try:
-        seconds = parse_duration(value)
-    except ValueError as exc:
-        fail(f"--since: {exc} (got {value!r})", 2)
-    if seconds <= 0:
-        fail(f"--since: expected a duration above zero, such as 1h or 30m (got {value!r})", 2)
-    return seconds
 
 
 def _seconds(value: float | None) -> str:
@@ -114,7 +103,7 @@ def watch_command(
 ) -> None:
     """Read-only health of live workflows over the last --since: per workflow type counts, failure rate, latency,
     failure classes and stuck workflows, judged against the config's `watch` thresholds (exit 0 GO, 1 NO-GO, 3 INCONCLUSIVE)."""
-    since_s = _since(since)
+    since_s = since_seconds(since, example="1h")
     try:
         plan = load(config_path)
         chosen = profiles.resolve(profile, plan.config, plan.config_path)

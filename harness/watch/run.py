@@ -28,7 +28,7 @@ from harness.errors import ConfigError
 from harness.history import record as history_record
 from harness.journal import now_iso
 from harness.observe.definitions import definitions
-from harness.runner import git_commit
+from harness.runner import ensure_writable, git_commit
 from harness.scorecard.model import CheckResult, RunInfo, Scorecard, Status, TargetInfo
 from harness.scorecard.verdict import EXIT_CODES, decide
 from harness.scorecard.waiver_file import Waiver
@@ -80,13 +80,7 @@ def load(config_path: Path) -> WatchPlan:
 def prepare_out_dir(out_dir: Path) -> None:
     """Check the report folder is writable before the cluster is read, and clear the previous watch's reports so
     a failed watch is never mistaken for an earlier verdict."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write reports there: {exc}", key_path="--out") from None
+    ensure_writable(out_dir)
     for name in REPORT_FILES:
         (out_dir / name).unlink(missing_ok=True)
     shutil.rmtree(out_dir / "histories", ignore_errors=True)
