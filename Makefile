@@ -19,6 +19,7 @@ run: $(STAMP)
 	$(BIN)/readiness run
 
 test: $(STAMP)
+	$(BIN)/lint-imports  # the layers and no import cycle (pyproject.toml [tool.importlinter])
 	$(BIN)/python -m pytest -q
 
 unit: $(STAMP)

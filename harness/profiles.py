@@ -20,31 +20,11 @@ from pathlib import Path
 from temporalio.client import Client
 
 from harness import server
-from harness.config.models import (
-    BUILT_IN_PROFILES,
-    ExistingTarget,
-    ProfileDifferences,
-    ReadinessConfig,
-    Scenario,
-    SecretRef,
-    TlsSettings,
-)
+from harness.config.models import BUILT_IN_PROFILES, ExistingTarget, ProfileDifferences, ReadinessConfig, SecretRef, TlsSettings
 from harness.errors import ConfigError
 
 LOCAL, COMPOSE = BUILT_IN_PROFILES
 DEFAULT_NAMESPACE = "default"
-
-SCENARIO_EFFECTS: dict[str, str] = {
-    "worker_restart": "starts workflows and kills every worker mid-flight",
-    "retry_outage": "takes a dependency down and generates load",
-    "non_retryable": "injects business errors into activities",
-    "schedule_to_start": "generates load above the declared peak",
-    "longrun_heartbeat": "kills every worker while long activities run",
-    "signals_concurrent": "starts workflows and sends them bursts of signals and updates",
-    "time_skip": "starts workflows and kills and restarts workers mid-wait",
-}
-"""What each scenario kind does to the environment it runs in. A protected profile refuses every kind listed here, and
-any kind missing from it (a new kind is refused until it is classified)."""
 
 READ_ONLY_COMMANDS = (
     "readiness replay --from-cluster",
@@ -176,11 +156,12 @@ async def connect(profile: Profile, *, address: str | None = None, namespace: st
     return await server.connect(target, timeout=timeout, env=client_env(profile))
 
 
-def refuse_if_protected(profile: Profile, scenarios: Iterable[Scenario]) -> None:
-    """A protected profile (e.g. production) refuses scenarios: each one injects faults, kills workers or generates load."""
+def refuse_if_protected(profile: Profile, scenarios: Iterable[tuple[str, str]]) -> None:
+    """A protected profile (e.g. production) refuses scenarios, given as (name, what its kind does to the environment):
+    each one injects faults, kills workers or generates load."""
     if not profile.protected:
         return
-    refused = [f"{s.name} ({SCENARIO_EFFECTS.get(s.kind, 'not classified, so refused')})" for s in scenarios]
+    refused = [f"{name} ({effect})" for name, effect in scenarios]
     if refused:
         raise ConfigError(
             f"profile {profile.name!r} is protected, and running scenarios would start workers and workflows there: "

@@ -6,33 +6,26 @@ phase still stops workers, dependencies and the server.
 
 from __future__ import annotations
 
-import platform
-import shutil
-import subprocess
 import time
 import traceback
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 from pydantic import ValidationError
 
-import harness
-from harness import checks, server
+from harness import server
 from harness.alerts.observe import observe as observe_alerts
 from harness.audit import audit
-from harness.checks import alert_firing, alert_rules
-from harness.checks import watch as watch_checks
+from harness.checks import alert_firing, alert_rules, catalog
 from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
 from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
 from harness.checks.static_audit import static_audit
-from harness.config.loader import RunPlan
-from harness.config.models import EmbeddedTarget, ExistingTarget, ReadinessConfig
+from harness.config.models import EmbeddedTarget, ExistingTarget
+from harness.config.scenarios import ScenarioSpec
 from harness.dependencies import running_dependencies
 from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
@@ -42,78 +35,18 @@ from harness.observe.definitions import run_definitions
 from harness.observe.model import WorkflowRecord
 from harness.observe.recorder import MetricRecorder, MetricWindow, Scrape
 from harness.observe.workflow_types import workflow_type_stats
+from harness.plan import RunPlan
 from harness.processes import RUN_ID_ENV
 from harness.profiles import BUILT_IN, Profile, client_env, credential_env, refuse_if_protected
-from harness.scenarios import (
-    longrun_heartbeat,
-    non_retryable,
-    retry_outage,
-    schedule_to_start,
-    signals_concurrent,
-    time_skip,
-    worker_restart,
-)
+from harness.run_info import REPORT_FILES, ensure_writable, prepare_out_dir, run_info
 from harness.scenarios.base import ScenarioContext
-from harness.scorecard.model import (
-    CheckResult,
-    RunInfo,
-    ScenarioSummary,
-    Scorecard,
-    Status,
-    TargetInfo,
-)
+from harness.scenarios.registry import KINDS, Registry
+from harness.scorecard.model import CheckResult, ScenarioSummary, Scorecard, Status, TargetInfo
 from harness.scorecard.verdict import EXIT_CODES, decide
 from harness.scorecard.waivers import apply_waivers, unused_waivers
 from harness.workers import WorkerSupervisor
 
-TIME_SKIPPED_KINDS = {"time_skip"}
-"""Scenario kinds whose workflows run on the time-skipping server: their latencies are workflow time."""
-REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "scorecard.html", "journal.json")
-
-
-@dataclass(frozen=True)
-class ScenarioKind:
-    run: Callable[[ScenarioContext, Any], Awaitable[Any]]
-    checks: tuple[tuple[str, Callable[[Any, Any, ReadinessConfig], CheckResult]], ...]
-    """(check id, pure check function of (the scenario's observations, the scenario, the config))."""
-
-
-SCENARIO_KINDS: dict[str, ScenarioKind] = {
-    "worker_restart": ScenarioKind(
-        worker_restart.run, ((checks.determinism.CHECK_ID, lambda obs, _s, _c: checks.restart_replay(obs)),)
-    ),
-    "retry_outage": ScenarioKind(
-        retry_outage.run,
-        (
-            (checks.retry.OUTAGE_ID, lambda obs, scenario, _c: checks.retry_outage(obs, scenario.thresholds)),
-            (checks.retry.POLICY_ID, lambda obs, _s, config: checks.retry_policy(obs, config.retry)),
-        ),
-    ),
-    "non_retryable": ScenarioKind(
-        non_retryable.run, ((checks.retry.NON_RETRYABLE_ID, lambda obs, _s, _c: checks.non_retryable(obs)),)
-    ),
-    "schedule_to_start": ScenarioKind(
-        schedule_to_start.run,
-        ((checks.latency.CHECK_ID, lambda obs, scenario, _c: checks.schedule_to_start(obs, scenario.thresholds)),),
-    ),
-    "longrun_heartbeat": ScenarioKind(
-        longrun_heartbeat.run,
-        ((checks.heartbeat.CHECK_ID, lambda obs, scenario, _c: checks.longrun_heartbeat(obs, scenario)),),
-    ),
-    "signals_concurrent": ScenarioKind(
-        signals_concurrent.run, ((checks.signals.CHECK_ID, lambda obs, _s, _c: checks.signals_concurrent(obs)),)
-    ),
-    "time_skip": ScenarioKind(
-        time_skip.run, ((checks.time_skip.CHECK_ID, lambda obs, scenario, _c: checks.longrun_time_skip(obs, scenario.expect)),)
-    ),
-}
-
-
-def known_check_ids() -> tuple[str, ...]:
-    """Every check id a run can produce, in scorecard order: what a waiver may name."""
-    scenario_checks = [check_id for kind in SCENARIO_KINDS.values() for check_id, _ in kind.checks]
-    alert_checks = [alert_rules.STATIC_ID, alert_firing.CHECK_ID, alert_rules.RUNBOOKS_ID]
-    return tuple(dict.fromkeys([STATIC_CHECK_ID, *scenario_checks, *alert_checks, *watch_checks.CHECK_IDS]))
+__all__ = ["REPORT_FILES", "RunOptions", "ensure_writable", "execute", "preflight", "recorded_profile", "without_credentials"]
 
 
 @dataclass(frozen=True)
@@ -125,11 +58,13 @@ class RunOptions:
     profile: Profile = BUILT_IN["local"]
     history_db: Path | None = None
     """The run history to read "since the last GO" from (the CLI records the run there); None: neither."""
+    kinds: Registry = field(default=KINDS)
+    """The scenario kinds the plan was loaded with."""
 
 
 def preflight(plan: RunPlan, options: RunOptions) -> None:
     """Everything that can be checked before anything starts or the report folder is touched (ConfigError)."""
-    refuse_if_protected(options.profile, plan.scenarios)
+    refuse_if_protected(options.profile, [(s.name, options.kinds[s.kind].effect) for s in plan.scenarios])
     credential_env(options.profile)  # an unset variable or a missing file named by the profile fails here
     spec = _target_spec(plan, options)
     if isinstance(spec, EmbeddedTarget):
@@ -137,26 +72,6 @@ def preflight(plan: RunPlan, options: RunOptions) -> None:
     if options.history_db is not None:
         history_record.check_usable(options.history_db)
     ensure_writable(options.out_dir)
-
-
-def ensure_writable(out_dir: Path) -> None:
-    """Create the report folder and prove a file can be written there, before anything starts (ConfigError on --out)."""
-    try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / ".write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ConfigError(f"cannot write reports there: {exc}", key_path="--out") from None
-
-
-def prepare_out_dir(out_dir: Path) -> None:
-    """Remove the previous run's reports so a crashed run can never be mistaken for an earlier verdict."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for name in REPORT_FILES:
-        (out_dir / name).unlink(missing_ok=True)
-    for folder in ("histories", "logs", "load", "faults"):
-        shutil.rmtree(out_dir / folder, ignore_errors=True)
 
 
 def recorded_profile(options: RunOptions) -> str:
@@ -167,17 +82,6 @@ def recorded_profile(options: RunOptions) -> str:
 def without_credentials(env: dict[str, str]) -> dict[str, str]:
     """The app's dependencies do not talk to Temporal: they never get the profile's API key or TLS material."""
     return {k: v for k, v in env.items() if not k.startswith(server.CREDENTIAL_ENV_PREFIXES)}
-
-
-def git_commit(path: Path) -> str | None:
-    try:
-        head = subprocess.run(["git", "-C", str(path), "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5)
-        if head.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "-C", str(path), "status", "--porcelain"], capture_output=True, text=True, timeout=5)
-        return head.stdout.strip() + ("-dirty" if dirty.stdout.strip() else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def _target_spec(plan: RunPlan, options: RunOptions):
@@ -229,31 +133,41 @@ async def alert_checks(
         return [
             CheckResult(id=check_id, scenario="static", failure_mode=alert_rules.FAILURE_MODE, status=Status.ERROR,
                         summary=f"The harness could not check the alerts: {type(exc).__name__}: {exc} (logs/alerts-error.txt)")
-            for check_id in (alert_rules.STATIC_ID, alert_firing.CHECK_ID, alert_rules.RUNBOOKS_ID)
+            for check_id in catalog.ALERT_CHECKS
         ]
 
 
-def _errored_checks(scenario: Any, error: str) -> list[CheckResult]:
+def _errored_checks(scenario: ScenarioSpec, check_ids: tuple[str, ...], error: str) -> list[CheckResult]:
     return [
         CheckResult(
             id=check_id, scenario=scenario.name, failure_mode="(scenario did not finish)", status=Status.ERROR,
             summary=f"The harness could not finish the scenario: {error}",
             remediation="This is a harness or environment problem, not a verdict on the app: see journal.json and logs/.",
         )
-        for check_id, _ in SCENARIO_KINDS[scenario.kind].checks
+        for check_id in check_ids
     ]
 
 
-async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSummary, list[CheckResult], tuple[WorkflowRecord, ...]]:
-    """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run.
-    Also returns the workflows the scenario observed, for the per-workflow-type view."""
-    kind = SCENARIO_KINDS[scenario.kind]
+@dataclass
+class _Scenarios:
+    """What the scenarios left for the scorecard."""
+
+    summaries: list[ScenarioSummary] = field(default_factory=list)
+    checks: list[CheckResult] = field(default_factory=list)
+    wall_clock: list[WorkflowRecord] = field(default_factory=list)
+    time_skipped: list[WorkflowRecord] = field(default_factory=list)
+    """Workflows of kinds whose clock is workflow time: their latencies are skipped time."""
+
+
+async def _run_scenario(ctx: ScenarioContext, scenario: ScenarioSpec, kinds: Registry, into: _Scenarios) -> None:
+    """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run."""
+    kind = kinds[scenario.kind]
     started = time.monotonic()
     workflows: tuple[WorkflowRecord, ...] = ()
     try:
         observations = await kind.run(ctx, scenario)
         workflows = tuple(getattr(observations, "workflows", ()))
-        results = [check(observations, scenario, ctx.plan.config) for _, check in kind.checks]
+        results = [check.judge(observations, scenario, ctx.plan.config) for check in kind.checks]
         status, error = "completed", None
     except ConfigError:
         raise
@@ -262,11 +176,60 @@ async def _run_scenario(ctx: ScenarioContext, scenario: Any) -> tuple[ScenarioSu
         log = ctx.out_dir / "logs" / f"{scenario.name}-error.txt"
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
-        results, status = _errored_checks(scenario, error), "error"
-    summary = ScenarioSummary(
+        results, status = _errored_checks(scenario, kind.check_ids, error), "error"
+    into.summaries.append(ScenarioSummary(
         name=scenario.name, kind=scenario.kind, status=status, duration_s=round(time.monotonic() - started, 2), error=error
+    ))
+    into.checks.extend(results)
+    (into.time_skipped if kind.clock == "workflow" else into.wall_clock).extend(workflows)
+
+
+@dataclass(frozen=True)
+class _Run:
+    """One run's identity and where it writes."""
+
+    plan: RunPlan
+    options: RunOptions
+    journal: Journal
+    out_dir: Path
+    run_id: str
+    base_env: dict[str, str]
+    """The harness's environment with the profile's secrets: for child processes only, never journaled."""
+
+
+async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> tuple[server.Target, MetricRecorder, tuple[Scrape, ...]]:
+    """Start the target, the dependencies behind their fault proxies and the workers (each entered into `stack`),
+    then run every scenario; returns the target, the metric recorder and a last scrape of every worker."""
+    plan, options, journal, log_dir = run.plan, run.options, run.journal, run.out_dir / "logs"
+    with journal.step("start target", address=options.address or "embedded") as step:
+        target, client = await stack.enter_async_context(
+            server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", run.base_env)
+        )
+        step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
+    with journal.step("start dependencies behind fault proxies", names=[d.name for d in plan.config.dependencies]) as step:
+        dependencies = await stack.enter_async_context(
+            running_dependencies(plan.config.dependencies, without_credentials(run.base_env), plan.app_path, log_dir)
+        )
+        step.detail["env"] = dependencies.env
+    fault_switch = ActivityFaultSwitch(run.out_dir / "faults" / "activity-faults.json")
+    supervisor = await stack.enter_async_context(
+        WorkerSupervisor(
+            plan.config.workers, client=client, task_queue=plan.config.task_queue,
+            base_env={**target.worker_env(run.base_env), **dependencies.env, FAULTS_FILE_ENV: str(fault_switch.path)},
+            app_path=plan.app_path, log_dir=log_dir, run_id=run.run_id, profile=options.profile,
+            scrape_job=plan.config.alerts.scrape_job if plan.config.alerts else "temporal-workers",
+        )
     )
-    return summary, results, workflows
+    with journal.step("start workers") as step:
+        step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+    recorder = MetricRecorder(supervisor.metrics_endpoints)
+    ctx = ScenarioContext(
+        client, supervisor, plan, journal, run.out_dir, run.run_id, dependencies=dependencies, faults=fault_switch,
+        load_env=target.worker_env(run.base_env), locust_workers=options.locust_workers, recorder=recorder,
+    )
+    for scenario in plan.scenarios:
+        await _run_scenario(ctx, scenario, options.kinds, into)
+    return target, recorder, await recorder.snapshot()
 
 
 async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], None] | None = None) -> Scorecard:
@@ -274,78 +237,42 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     run_id = uuid.uuid4().hex[:8]
     out_dir = options.out_dir.resolve()
     prepare_out_dir(out_dir)
-    journal = Journal(out_dir / "journal.json", on_step)
+    run = _Run(plan, options, Journal(out_dir / "journal.json", on_step), out_dir, run_id,
+               {**client_env(options.profile), RUN_ID_ENV: run_id})
     started_at, started = now_iso(), time.monotonic()
-    base_env = {**client_env(options.profile), RUN_ID_ENV: run_id}  # holds the profile's secrets: never journaled
-    log_dir = out_dir / "logs"
-    results: list[CheckResult] = []
-    summaries: list[ScenarioSummary] = []
-    wall_clock: list[WorkflowRecord] = []
-    time_skipped: list[WorkflowRecord] = []
+    with run.journal.step("static determinism audit") as step:
+        static = static_check(plan)
+        step.detail["status"] = static.status.value
+    scenarios = _Scenarios()
     stack = AsyncExitStack()
     try:
-        with journal.step("static determinism audit") as step:
-            results.append(static_check(plan))
-            step.detail["status"] = results[-1].status.value
-        with journal.step("start target", address=options.address or "embedded") as step:
-            target, client = await stack.enter_async_context(
-                server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", base_env)
-            )
-            step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
-        with journal.step("start dependencies behind fault proxies", names=[d.name for d in plan.config.dependencies]) as step:
-            dependencies = await stack.enter_async_context(
-                running_dependencies(plan.config.dependencies, without_credentials(base_env), plan.app_path, log_dir)
-            )
-            step.detail["env"] = dependencies.env
-        fault_switch = ActivityFaultSwitch(out_dir / "faults" / "activity-faults.json")
-        supervisor = await stack.enter_async_context(
-            WorkerSupervisor(
-                plan.config.workers, client=client, task_queue=plan.config.task_queue,
-                base_env={**target.worker_env(base_env), **dependencies.env, FAULTS_FILE_ENV: str(fault_switch.path)},
-                app_path=plan.app_path, log_dir=log_dir, run_id=run_id, profile=options.profile,
-                scrape_job=plan.config.alerts.scrape_job if plan.config.alerts else "temporal-workers",
-            )
-        )
-        with journal.step("start workers") as step:
-            step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
-        recorder = MetricRecorder(supervisor.metrics_endpoints)
-        ctx = ScenarioContext(
-            client, supervisor, plan, journal, out_dir, run_id, dependencies=dependencies, faults=fault_switch,
-            load_env=target.worker_env(base_env), locust_workers=options.locust_workers, recorder=recorder,
-        )
-        for scenario in plan.scenarios:
-            summary, scenario_checks, workflows = await _run_scenario(ctx, scenario)
-            summaries.append(summary)
-            results.extend(scenario_checks)
-            (time_skipped if scenario.kind in TIME_SKIPPED_KINDS else wall_clock).extend(workflows)
-        snapshot = await recorder.snapshot()
+        target, recorder, snapshot = await _drive(run, stack, scenarios)
     finally:
-        with journal.step("stop workers, dependencies and server"):
+        with run.journal.step("stop workers, dependencies and server"):
             await stack.aclose()
-    workflow_types = workflow_type_stats(wall_clock, time_skipped)
-    with journal.step("alert checks", windows=len(recorder.windows)) as step:
-        results.extend(await alert_checks(plan, recorder.windows, snapshot, tuple(t.workflow_type for t in workflow_types), out_dir))
-        step.detail.update({r.id: r.status.value for r in results[-3:]})
+    workflow_types = workflow_type_stats(scenarios.wall_clock, scenarios.time_skipped)
+    with run.journal.step("alert checks", windows=len(recorder.windows)) as step:
+        alerts = await alert_checks(plan, recorder.windows, snapshot, tuple(t.workflow_type for t in workflow_types), out_dir)
+        step.detail.update({r.id: r.status.value for r in alerts})
     today = date.today()
-    results = apply_waivers(results, plan.waivers, today)
-    verdict, reason = decide(results, summaries)
+    results = apply_waivers([static, *scenarios.checks, *alerts], plan.waivers, today)
+    verdict, reason = decide(results, scenarios.summaries)
     card = Scorecard(
         verdict=verdict,
         exit_code=EXIT_CODES[verdict],
         verdict_reason=reason,
-        run=RunInfo(
-            id=run_id, started_at=started_at, finished_at=now_iso(), duration_s=round(time.monotonic() - started, 2),
-            profile=recorded_profile(options), config_file=str(plan.config_path), app_name=plan.config.app.name, app_git_commit=git_commit(plan.app_path),
-            harness_version=harness.__version__, sdk_version=version("temporalio"), python_version=platform.python_version(),
+        run=run_info(
+            run_id=run_id, command="run", profile=recorded_profile(options), started_at=started_at, started=started,
+            config_file=plan.config_path, app_name=plan.config.app.name, app_path=plan.app_path,
             target=TargetInfo(kind=target.kind, address=target.address, namespace=target.namespace, server_version=target.server_version),
         ),
-        scenarios=summaries,
+        scenarios=scenarios.summaries,
         checks=results,
         unused_waivers=unused_waivers(results, plan.waivers, today),
         workflow_types=workflow_types,
         artifacts={"journal": "journal.json", "histories": "histories/", "logs": "logs/"},
     )
-    return with_history_views(card, plan, options, journal, out_dir)
+    return with_history_views(card, plan, options, run.journal, out_dir)
 
 
 def with_history_views(card: Scorecard, plan: RunPlan, options: RunOptions, journal: Journal, out_dir: Path) -> Scorecard:

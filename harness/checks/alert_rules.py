@@ -7,8 +7,7 @@ from harness.alerts import catalog
 from harness.alerts.observe import AlertObservations
 from harness.alerts.rules import AlertRule
 from harness.config.models import AlertsConfig
-from harness.scorecard.model import CheckResult, Status
-from harness.scorecard.waivers import subjects
+from harness.scorecard.model import CheckResult, Status, subjects
 
 STATIC_ID = "alerts.static"
 RUNBOOKS_ID = "alerts.runbooks"

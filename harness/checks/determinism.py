@@ -7,11 +7,11 @@ complete, and every history must replay against the worker's code.
 
 from __future__ import annotations
 
+from harness.config.models import ReadinessConfig
 from harness.observe import metrics
 from harness.observe.model import RestartObservations, WorkflowRecord
 from harness.replay.classify import short_message
-from harness.scorecard.model import CheckResult, Status
-from harness.scorecard.waivers import subjects
+from harness.scorecard.model import CheckResult, Status, subjects
 
 CHECK_ID = "determinism.restart_replay"
 FAILURE_MODE = "workflows break on replay after a worker restart or deploy"
@@ -61,7 +61,7 @@ def failing_workflow_types(problems: list[dict], records: dict[str, WorkflowReco
     return subjects(workflow_types=found) if all(found) else []
 
 
-def restart_replay(obs: RestartObservations) -> CheckResult:
+def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConfig) -> CheckResult:
     def result(status: Status, summary: str, evidence: dict, remediation: str = "", failing: list[str] | None = None) -> CheckResult:
         return CheckResult(
             id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,

@@ -10,11 +10,14 @@ nothing, shorter than the gap between calls times out healthy attempts.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from harness.config.scenarios import LongrunHeartbeatScenario
+from harness.config.models import ReadinessConfig
 from harness.observe.heartbeats import HOW, HeartbeatCadence, KilledAttempt, LongrunObservations
-from harness.scorecard.model import CheckResult, Status
-from harness.scorecard.waivers import subjects
+from harness.scorecard.model import CheckResult, Status, subjects
+
+if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
+    from harness.scenarios.longrun_heartbeat import LongrunHeartbeatScenario
 
 CHECK_ID = "longrun.heartbeat"
 FAILURE_MODE = "long activities that die silently: a crashed worker is noticed only at start-to-close"
@@ -104,7 +107,7 @@ def _detection_range(attempts: list[KilledAttempt]) -> str:
     return f"{attempts[0].activity_type} x{len(attempts)} in {span} (heartbeat timeout {attempts[0].heartbeat_timeout_s:g}s)"
 
 
-def longrun_heartbeat(obs: LongrunObservations, scenario: LongrunHeartbeatScenario) -> CheckResult:
+def longrun_heartbeat(obs: LongrunObservations, scenario: LongrunHeartbeatScenario, config: ReadinessConfig) -> CheckResult:
     margin, detection_timeout = scenario.margin, obs.detection_timeout_s
     long = [a for a in obs.in_flight if a.long]
     rows = [_row(a, margin, detection_timeout) for a in long]

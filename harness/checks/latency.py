@@ -8,13 +8,17 @@ workers, and a sizing recommendation from Little's law (slots needed = task rate
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
-from harness.config.scenarios import LatencyThresholds
+from harness.config.models import ReadinessConfig
 from harness.load.shape import Stage
 from harness.observe import histograms
 from harness.observe.figures import percentile, summary_ms
 from harness.observe.model import LoadObservations, MetricSample
 from harness.scorecard.model import CheckResult, Status
+
+if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
+    from harness.scenarios.schedule_to_start import ScheduleToStartScenario
 
 CHECK_ID = "latency.schedule_to_start"
 FAILURE_MODE = "workers too small for real load: tasks wait to start"
@@ -129,7 +133,8 @@ def over_the_load(obs: LoadObservations) -> list[dict]:
     return rows
 
 
-def schedule_to_start(obs: LoadObservations, thresholds: LatencyThresholds) -> CheckResult:
+def schedule_to_start(obs: LoadObservations, spec: ScheduleToStartScenario, config: ReadinessConfig) -> CheckResult:
+    thresholds = spec.thresholds
     def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
         return CheckResult(
             id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,

@@ -11,14 +11,16 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from harness.config.models import RetryRules
-from harness.config.scenarios import OutageThresholds
+from harness.config.models import ReadinessConfig, RetryRules
 from harness.observe.activities import ActivityRecord, RetryPolicyView, attempt_times
 from harness.observe.figures import peak_rate, rate
 from harness.observe.model import BacklogSample, LoadObservations, NonRetryableObservations
-from harness.scorecard.model import CheckResult, Status
-from harness.scorecard.waivers import subjects
+from harness.scorecard.model import CheckResult, Status, subjects
+
+if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
+    from harness.scenarios.retry_outage import RetryOutageScenario
 
 POLICY_ID, OUTAGE_ID, NON_RETRYABLE_ID = "retry.policy", "retry.outage", "retry.non_retryable"
 FAILURE_MODE = "retry storms when a dependency goes down"
@@ -54,7 +56,8 @@ def policy_problems(policy: RetryPolicyView, record: ActivityRecord, rules: Retr
     return problems
 
 
-def retry_policy(obs: LoadObservations, rules: RetryRules) -> CheckResult:
+def retry_policy(obs: LoadObservations, spec: object, config: ReadinessConfig) -> CheckResult:
+    rules = config.retry
     by_type: dict[str, dict[tuple, list[ActivityRecord]]] = defaultdict(lambda: defaultdict(list))
     for record in obs.activities:
         key = (record.policy, record.schedule_to_close_s, record.start_to_close_s, record.heartbeat_s)
@@ -102,7 +105,8 @@ def _hit_by_fault(record: ActivityRecord, start: float, end: float) -> bool:
     return record.scheduled_at < end and (record.closed_at is None or record.closed_at > start)
 
 
-def retry_outage(obs: LoadObservations, thresholds: OutageThresholds) -> CheckResult:
+def retry_outage(obs: LoadObservations, spec: RetryOutageScenario, config: ReadinessConfig) -> CheckResult:
+    thresholds = spec.thresholds
     fault = obs.fault
     evidence: dict = {"fault": {**(fault.evidence if fault else {}), "confirmed": bool(fault and fault.confirmed)}}
     if fault is None or not fault.confirmed:
@@ -209,7 +213,7 @@ def backlog_series(samples: Sequence[BacklogSample], start: float, limit: int = 
     return rows
 
 
-def non_retryable(obs: NonRetryableObservations) -> CheckResult:
+def non_retryable(obs: NonRetryableObservations, spec: object, config: ReadinessConfig) -> CheckResult:
     rows = [
         {"error_type": c.error_type, "workflow_id": c.workflow_id, "attempts": c.attempts, "outcome": c.outcome,
          "retry_state": c.retry_state, "history": c.history_file or ""}

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from harness.config.models import ReadinessConfig
 from harness.observe.messages import SignalRun, SignalsObservations
-from harness.scorecard.model import CheckResult, Status
-from harness.scorecard.waivers import subjects
+from harness.scorecard.model import CheckResult, Status, subjects
 
 CHECK_ID = "signals.concurrent"
 FAILURE_MODE = "signals arriving together interleave in their handlers"
@@ -83,7 +83,7 @@ def failing_workflow_types(obs: SignalsObservations) -> list[str]:
     return subjects(workflow_types=[types[wid] for wid in failing])
 
 
-def signals_concurrent(obs: SignalsObservations) -> CheckResult:
+def signals_concurrent(obs: SignalsObservations, spec: object, config: ReadinessConfig) -> CheckResult:
     rows = _rows(obs.runs, obs.restart_during_burst)
     invariants = _violated_invariants(obs.runs, obs.restart_during_burst)
     lost = [(r, name, n) for r in obs.runs for name, n in r.lost_signals.items()]

@@ -7,12 +7,18 @@ result and query answers, the optional `check` callable), and every history must
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+from harness.config.models import ReadinessConfig
 from harness.config.scenarios import TimeSkipExpect
 from harness.invariants import InvariantError, evaluate
 from harness.observe.model import ReplayOutcome, WorkflowRecord
 from harness.observe.time_skip import STUCK, TimeSkipObservations, WorkflowEnd
 from harness.replay.classify import short_message
 from harness.scorecard.model import CheckResult, Status
+
+if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
+    from harness.scenarios.time_skip import TimeSkipScenario
 
 CHECK_ID = "longrun.time_skip"
 FAILURE_MODE = "workflows that run for days meet worker restarts a minutes-long staging test never sees"
@@ -90,7 +96,8 @@ def _label(row: dict) -> str:
     return "nondeterminism" if "NON_DETERMINISTIC" in row.get("task_failure", "") else row["status"]
 
 
-def longrun_time_skip(obs: TimeSkipObservations, expect: TimeSkipExpect) -> CheckResult:
+def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config: ReadinessConfig) -> CheckResult:
+    expect = spec.expect
     def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
         return CheckResult(
             id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,

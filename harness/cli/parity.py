@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import platform
 import sys
 import time
 import uuid
-from importlib.metadata import version
 from pathlib import Path
 
 import click
 from rich.markup import escape
 from rich.table import Table
 
-import harness
 from harness import profiles
 from harness.cli.common import console, fail, run_async, since_seconds
 from harness.cli.history import history_db_option, record_run
@@ -24,8 +21,8 @@ from harness.history.record import check_usable
 from harness.journal import now_iso, write_atomic
 from harness.parity.compare import ParityReport, compare, parity_scorecard
 from harness.parity.sample import sample
-from harness.runner import ensure_writable, prepare_out_dir
-from harness.scorecard.model import RunInfo, Scorecard, TargetInfo
+from harness.run_info import ensure_writable, prepare_out_dir, run_info
+from harness.scorecard.model import Scorecard, TargetInfo
 from harness.scorecard.render import write_reports
 
 PARITY_FILE = "parity.json"
@@ -83,8 +80,7 @@ def parity(left: str, right: str, config_path: Path, since: str, limit: int, out
 
     async def go() -> ParityReport:
         clients = [await profiles.connect(p) for p in chosen]  # read-only from here on
-        prepare_out_dir(out_dir)
-        (out_dir / PARITY_FILE).unlink(missing_ok=True)  # prepare_out_dir knows only a run's reports
+        prepare_out_dir(out_dir, also=(PARITY_FILE,))
         samples = []
         for profile, client in zip(chosen, clients, strict=True):
             console.print(f"Sampling {escape(profile.name)} ({escape(profile.address or '')}, namespace {escape(client.namespace)})…")
@@ -95,10 +91,9 @@ def parity(left: str, right: str, config_path: Path, since: str, limit: int, out
         return compare(samples[0], samples[1], {p.name: p.differences for p in chosen})
 
     report = run_async(go(), crash_dir=out_dir / "logs")
-    run = RunInfo(
-        id=run_id, command="parity", profile=f"{left} vs {right}", started_at=started_at, finished_at=now_iso(),
-        duration_s=round(time.monotonic() - started, 2), config_file=str(config_path), app_name=config.app.name,
-        harness_version=harness.__version__, sdk_version=version("temporalio"), python_version=platform.python_version(),
+    run = run_info(
+        run_id=run_id, command="parity", profile=f"{left} vs {right}", started_at=started_at, started=started,
+        config_file=config_path, app_name=config.app.name, app_path=None,
         target=TargetInfo(
             kind="existing", address=f"{report.left.address} | {report.right.address}",
             namespace=f"{report.left.namespace} | {report.right.namespace}",

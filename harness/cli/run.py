@@ -23,10 +23,10 @@ from harness.cli.common import (
     run_async,
 )
 from harness.cli.history import history_db_option, record_run
-from harness.config import json_schemas, load_plan, validate_file
-from harness.config.loader import RunPlan
 from harness.errors import ConfigError
 from harness.journal import Step, write_all_or_nothing
+from harness.plan import RunPlan
+from harness.planning import json_schemas, load_plan, validate_file
 from harness.runner import RunOptions, execute, preflight
 from harness.scorecard.model import Scorecard
 from harness.scorecard.render import write_reports

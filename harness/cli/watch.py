@@ -19,11 +19,12 @@ from harness.cli.history import history_db_option, record_run
 from harness.cli.run import config_option, print_summary
 from harness.errors import ConfigError
 from harness.history import record as history_record
+from harness.run_info import prepare_out_dir
 from harness.scorecard.model import Scorecard
 from harness.scorecard.render import write_reports
 from harness.watch.model import WatchObservations
-from harness.watch.run import WatchOptions, load, prepare_out_dir, watch
 from harness.watch.stats import TypeCounts, duration_text, window_counts
+from harness.watcher import WatchOptions, load, watch
 
 SHOWN_STUCK = 20
 

@@ -1,17 +1,7 @@
-"""Config and scenario files: typed models and the loader that validates them."""
+"""Config files: typed models and the loader that validates them. Scenario files and the run plan are loaded by
+harness.planning, which knows the scenario kinds."""
 
-from harness.config.loader import RunPlan, json_schemas, load_config, load_plan, load_scenario, validate_file
-from harness.config.models import ReadinessConfig, Scenario, WorkerConfig, WorkerRestartScenario
+from harness.config.loader import load_config
+from harness.config.models import ReadinessConfig, WorkerConfig
 
-__all__ = [
-    "ReadinessConfig",
-    "RunPlan",
-    "Scenario",
-    "WorkerConfig",
-    "WorkerRestartScenario",
-    "json_schemas",
-    "load_config",
-    "load_plan",
-    "load_scenario",
-    "validate_file",
-]
+__all__ = ["ReadinessConfig", "WorkerConfig", "load_config"]

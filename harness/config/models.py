@@ -1,4 +1,4 @@
-"""Typed models of `readiness.yaml` and `scenarios/*.yaml`. Unknown keys are rejected everywhere."""
+"""Typed models of `readiness.yaml`. Unknown keys are rejected everywhere."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from harness.config.scenarios import SCENARIO_KINDS, Scenario, WorkerRestartScenario
 from harness.config.types import (
     MAX_DURATION_S,
     Duration,
@@ -19,7 +18,7 @@ from harness.config.types import (
     parse_duration,
 )
 
-__all__ = ["SCENARIO_KINDS", "MAX_DURATION_S", "Scenario", "WorkerRestartScenario", "parse_duration"]
+__all__ = ["MAX_DURATION_S", "parse_duration"]
 
 ADDRESS_PATTERN = r"^(\[[0-9A-Fa-f:.]+\]|[^\s:\[\]]+):\d+$"
 

@@ -27,6 +27,8 @@ from typing import Any
 from temporalio import activity, client, worker
 from temporalio.exceptions import ApplicationError
 
+from harness.observe.model import HeartbeatCall
+
 FAULTS_FILE_ENV = "READINESS_ACTIVITY_FAULTS"
 INJECTION_LOG_GLOB = "injections-*.jsonl"
 HEARTBEAT_LOG_GLOB = "heartbeats-*.jsonl"
@@ -74,18 +76,6 @@ def count_injections(folder: Path) -> dict[str, int]:
                 continue  # a line cut short by a killed worker
             counts[name] = counts.get(name, 0) + 1
     return counts
-
-
-@dataclass(frozen=True)
-class HeartbeatCall:
-    """One `activity.heartbeat()` call made by an activity on a Python worker."""
-
-    workflow_id: str
-    activity_id: str
-    activity_type: str
-    attempt: int
-    at: float
-    """Epoch seconds of the call (on the worker; the SDK may send it to the server later, throttled)."""
 
 
 def read_heartbeats(folder: Path) -> tuple[HeartbeatCall, ...]:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from harness.history.diff import FigureChange, RunDiff, RunRef
-from harness.scorecard.model import Scorecard, StatusChange
+from harness.scorecard.changes_md import md_cell as _md_cell
+from harness.scorecard.changes_md import status_table as _status_table
 
 
 def figure(value: float) -> str:
@@ -24,17 +25,6 @@ def definitions_note(diff: RunDiff) -> str:
     if not diff.definitions_compared:
         return "Not compared: a scorecard without effective definitions (written before they were recorded)."
     return "" if diff.definitions else "No change in the workflow and activity types, their options, signals, updates, queries or SDKs."
-
-
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
-
-
-def _status_table(title: str, changes: tuple[StatusChange, ...], heading: str = "##") -> list[str]:
-    if not changes:
-        return []
-    rows = [f"| `{c.check}` | {_md_cell(c.scenario)} | {c.old} | {c.new} |" for c in changes]
-    return [f"{heading} {title}", "", "| check | scenario | before | after |", "|---|---|---|---|", *rows, ""]
 
 
 def to_markdown(diff: RunDiff) -> str:
@@ -71,27 +61,6 @@ def to_markdown(diff: RunDiff) -> str:
         ]
         lines.append("")
     return "\n".join(lines)
-
-
-def since_last_go_md(card: Scorecard) -> list[str]:
-    """The scorecard.md section: what changed since the last GO run of the app (nothing when there is none)."""
-    since = card.since_last_go
-    if since is None:
-        return []
-    lines = [
-        "## Since the last GO",
-        "",
-        f"Compared with run `{since.run_id}` ({since.started_at}, commit `{since.git_commit or 'unknown'}`), the newest earlier "
-        f"GO run of {_md_cell(card.run.app_name)} on profile {_md_cell(card.run.profile)}.",
-        "",
-    ]
-    if not (since.regressed or since.improved or since.definition_changes):
-        return lines + ["No check changed status and the effective definitions are the same.", ""]
-    lines += _status_table("Regressed", tuple(since.regressed), "###")
-    lines += _status_table("Improved", tuple(since.improved), "###")
-    if since.definition_changes:
-        lines += ["### Definition changes", "", *(f"- {_md_cell(s)}" for s in since.definition_changes), ""]
-    return lines
 
 
 def to_json(diff: RunDiff) -> str:

@@ -16,9 +16,8 @@ from temporalio.api.enums.v1 import EventType, TimeoutType
 from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
-from harness.faults.activity import HeartbeatCall
 from harness.observe.activities import ActivityRecord, activities
-from harness.observe.model import KillRecord, WorkflowRecord
+from harness.observe.model import HeartbeatCall, KillRecord, WorkflowRecord
 
 HOW = {
     "HEARTBEAT": "heartbeat timeout",

@@ -199,3 +199,15 @@ class NonRetryableObservations:
     injections: int
     """Attempts the fault interceptor raised the error in."""
     workflows: tuple[WorkflowRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class HeartbeatCall:
+    """One `activity.heartbeat()` call made by an activity on a Python worker."""
+
+    workflow_id: str
+    activity_id: str
+    activity_type: str
+    attempt: int
+    at: float
+    """Epoch seconds of the call (on the worker; the SDK may send it to the server later, throttled)."""

@@ -4,34 +4,23 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client
 from temporalio.service import RPCError
 
+from harness.errors import ProcessError
 from harness.load.driver import LoadResult, LoadSpec, run_load
 from harness.load.shape import Stage
-from harness.observe import activities, histories, metrics
-from harness.observe.activities import ActivityRecord, TaskLatency
-from harness.observe.model import BacklogSample, FaultRecord, LoadObservations, LoadSummary, MetricSample, WorkflowRecord
+from harness.observe import activities, metrics
+from harness.observe.model import BacklogSample, FaultRecord, LoadObservations, LoadSummary, MetricSample
+from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
 
 BACKLOG_INTERVAL_S = 1.0
-POLL_INTERVAL_S = 1.0
-CONCURRENT_CALLS = 32
-
-
-async def bounded(calls: Iterable, limit: int = CONCURRENT_CALLS) -> list:
-    semaphore = asyncio.Semaphore(limit)
-
-    async def one(call):
-        async with semaphore:
-            return await call
-
-    return list(await asyncio.gather(*(one(c) for c in calls)))
+LOAD_START_TIMEOUT_S = 60.0
 
 
 async def backlog(client: Client, task_queue: str) -> BacklogSample:
@@ -47,12 +36,10 @@ async def backlog(client: Client, task_queue: str) -> BacklogSample:
 
 async def sample_backlog(client: Client, task_queue: str, into: list[BacklogSample]) -> None:
     """Sample the backlog every second until cancelled; a failed sample is skipped, not fatal."""
-    while True:
-        try:
-            into.append(await backlog(client, task_queue))
-        except RPCError:
-            pass
-        await asyncio.sleep(BACKLOG_INTERVAL_S)
+    async def sample() -> None:
+        into.append(await backlog(client, task_queue))
+
+    await steps.repeat_every(BACKLOG_INTERVAL_S, sample, skip=(RPCError,))
 
 
 def load_spec(ctx: ScenarioContext, scenario: str, stages: list[Stage], signal: str | None = None) -> LoadSpec:
@@ -85,6 +72,22 @@ async def drive(ctx: ScenarioContext, scenario: str, stages: list[Stage], signal
     return result, started, time.time()
 
 
+async def wait_for_first_start(ctx: ScenarioContext, load: asyncio.Task, scenario: str) -> float:
+    """Block until Locust has started its first workflow (its processes take a moment to boot); returns when
+    (epoch seconds), which is when the scenario's clock starts."""
+    folder = ctx.out_dir / "load" / scenario
+
+    async def started() -> bool:
+        if load.done():
+            load.result()  # raises the driver's error
+            raise ProcessError("the load generator stopped before starting any workflow")
+        return any(p.stat().st_size for p in folder.glob("ids-*.txt"))
+
+    if not await steps.poll_until(started, bool, timeout=LOAD_START_TIMEOUT_S, interval=0.1):
+        raise ProcessError(f"the load generator started no workflow within {LOAD_START_TIMEOUT_S:.0f}s (see logs/locust-*.log)")
+    return time.time()
+
+
 def summarise_load(result: LoadResult, stages: list[Stage], started: float, ended: float) -> LoadSummary:
     total = next((r for r in result.requests if r.name == "Aggregated"), None)
     starts = next((r for r in result.requests if r.name.startswith("start")), total)
@@ -107,42 +110,6 @@ def summarise_load(result: LoadResult, stages: list[Stage], started: float, ende
     )
 
 
-async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float) -> list[str]:
-    """Wait until every workflow has closed or `timeout` passes; returns the ones still open."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    open_ids = list(ids)
-    while open_ids:
-        descriptions = await bounded(ctx.client.get_workflow_handle(w).describe() for w in open_ids)
-        open_ids = [d.id for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING]
-        if not open_ids or loop.time() >= deadline:
-            break
-        await asyncio.sleep(POLL_INTERVAL_S)
-    return open_ids
-
-
-async def terminate(client: Client, ids: list[str], reason: str) -> None:
-    """End workflows a scenario leaves open, so nothing keeps retrying on a shared cluster after the run."""
-    async def one(workflow_id: str) -> None:
-        try:
-            await client.get_workflow_handle(workflow_id).terminate(reason=reason)
-        except RPCError:
-            pass  # closed in the meantime
-
-    await bounded(one(w) for w in ids)
-
-
-async def collect(
-    ctx: ScenarioContext, ids: list[str]
-) -> tuple[tuple[WorkflowRecord, ...], tuple[ActivityRecord, ...], tuple[TaskLatency, ...]]:
-    """Fetch every history, keep it as a file, and read workflows, activities and task latencies from it."""
-    fetched = await bounded(histories.fetch(ctx.client, w) for w in ids)
-    records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
-    found_activities = tuple(a for h in fetched for a in activities.activities(h))
-    latencies = tuple(t for h in fetched for t in activities.task_latencies(h))
-    return records, found_activities, latencies
-
-
 async def drain_and_observe(
     ctx: ScenarioContext, name: str, ids: list[str], drain_timeout: float, *, load: LoadSummary,
     backlog: list[BacklogSample], before: tuple[MetricSample, ...], fault: FaultRecord | None = None,
@@ -150,14 +117,16 @@ async def drain_and_observe(
     """The end of every load scenario: wait for the started workflows (terminating stragglers), fetch their
     histories, scrape the workers once more, and freeze it all into observations."""
     with ctx.journal.step("wait for workflows to close", name, timeout_s=drain_timeout) as step:
-        still_open = await wait_closed(ctx, ids, drain_timeout)
+        still_open = await steps.wait_closed(ctx, ids, drain_timeout)
         step.detail["open"] = len(still_open)
-        await terminate(ctx.client, still_open, f"readiness scenario {name} ended")
+        await steps.terminate(ctx.client, still_open, f"readiness scenario {name} ended")
     with ctx.journal.step("collect histories and metrics", name) as step:
-        records, activities, latencies = await collect(ctx, ids)
+        fetched, records = await steps.collect_histories(ctx, ids)
+        found_activities = tuple(a for h in fetched for a in activities.activities(h))
+        latencies = tuple(t for h in fetched for t in activities.task_latencies(h))
         after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
-        step.detail.update(histories=len(records), activities=len(activities), task_latencies=len(latencies), scrape_errors=errors)
+        step.detail.update(histories=len(records), activities=len(found_activities), task_latencies=len(latencies), scrape_errors=errors)
     return LoadObservations(
-        scenario=name, workflows=records, activities=activities, latencies=latencies, load=load, backlog=tuple(backlog),
+        scenario=name, workflows=records, activities=found_activities, latencies=latencies, load=load, backlog=tuple(backlog),
         metrics=before + after, fault=fault, drain_deadline_hit=bool(still_open), workers=len(ctx.supervisor.running),
     )

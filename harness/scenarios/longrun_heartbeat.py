@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import time
 from dataclasses import dataclass
+from typing import Literal
 
+from pydantic import Field, ValidationInfo, field_validator
 from temporalio.api.enums.v1 import PendingActivityState
 from temporalio.api.workflow.v1 import PendingActivityInfo
 from temporalio.client import WorkflowExecutionStatus, WorkflowHistory
 
-from harness.config.scenarios import LongrunHeartbeatScenario
-from harness.faults.activity import HeartbeatCall
+from harness.checks import heartbeat
+from harness.config.scenarios import StartsItsOwnWorkflows
+from harness.config.types import Duration
 from harness.observe import histories
 from harness.observe.heartbeats import (
     HOW,
@@ -31,14 +34,43 @@ from harness.observe.heartbeats import (
     scheduled,
     timeout_type,
 )
-from harness.scenarios import load_common
-from harness.scenarios.base import WORKERS_KILLED, ScenarioContext, metric_window
-from harness.workload import start_workflows
+from harness.observe.model import HeartbeatCall
+from harness.scenarios import steps
+from harness.scenarios.base import ScenarioContext
+from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 
-POLL_INTERVAL_S = 0.5
 LONG_STARTED_TIMEOUT_S = 60.0
 """How long to wait for every workflow to be running a long activity before the kill."""
 STARTED = PendingActivityState.PENDING_ACTIVITY_STATE_STARTED
+
+
+class LongrunHeartbeatScenario(StartsItsOwnWorkflows):
+    """Kill every worker while long activities run: the server must notice within the heartbeat timeout."""
+
+    kind: Literal["longrun_heartbeat"]
+    workflows: int = Field(2, ge=1, le=100, description="How many workflows to start.")
+    long_activity_bound: Duration = Field(10.0, gt=0, description="Activities whose start-to-close timeout is longer than this are long.")
+    kill_after: Duration = Field(3.0, description="How long after the long activities started to SIGKILL every worker.")
+    restart_after: Duration = Field(1.0, description="Pause between the confirmed kill and the restart.")
+    margin: Duration = Field(5.0, description="Detection may take the heartbeat timeout plus this.")
+    detection_timeout: Duration = Field(
+        60.0, gt=0, validate_default=True,
+        description="How long after the kill to wait for the server to notice (also bounds the wait for the workflows to close).",
+    )
+    max_heartbeat_ratio: float = Field(
+        5.0, gt=1, description="A heartbeat timeout over this many times the observed heartbeat interval (and over the interval "
+        "plus `margin`) is flagged (WARN).",
+    )
+
+    @field_validator("detection_timeout")
+    @classmethod
+    def _longer_than_restart_and_margin(cls, value: float, info: ValidationInfo) -> float:
+        margin, restart_after = info.data.get("margin"), info.data.get("restart_after")
+        if margin is not None and restart_after is not None and value <= margin + restart_after:
+            raise ValueError(
+                f"expected more than `restart_after` + `margin` ({restart_after + margin:g}s), or no detection could be judged in time"
+            )
+        return value
 
 
 @dataclass
@@ -54,26 +86,17 @@ class _Running:
     """scheduled_time of the retry, as the polling saw it (the moment the server noticed, plus the retry backoff)."""
 
 
-async def _start(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> list[str]:
-    config = ctx.plan.config
-    workload = config.workload.model_copy(update={"id_prefix": scenario.id_prefix or config.workload.id_prefix})
-    if scenario.workflow:
-        workload = workload.model_copy(update={"workflow": scenario.workflow, "inputs": [scenario.input]})
-    return await start_workflows(ctx.client, workload, config.task_queue, f"{ctx.run_tag}-{scenario.name}", scenario.workflows)
-
-
 async def _pending(ctx: ScenarioContext, ids: list[str]) -> dict[str, list[PendingActivityInfo]]:
     """{workflow id: its pending activities} of the workflows still running."""
-    descriptions = await load_common.bounded(ctx.client.get_workflow_handle(w).describe() for w in ids)
+    descriptions = await steps.bounded(ctx.client.get_workflow_handle(w).describe() for w in ids)
     return {d.id: list(d.raw_description.pending_activities) for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING}
 
 
 async def _wait_long_started(ctx: ScenarioContext, ids: list[str], bound: float) -> int:
     """Wait (bounded) until every running workflow has a long activity in state STARTED; returns how many have."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + LONG_STARTED_TIMEOUT_S
     start_to_close: dict[tuple[str, str], float] = {}
-    while True:
+
+    async def probe() -> tuple[int, int]:
         pending = await _pending(ctx, ids)
         for workflow_id, infos in pending.items():
             if any((workflow_id, p.activity_id) not in start_to_close for p in infos):
@@ -83,9 +106,10 @@ async def _wait_long_started(ctx: ScenarioContext, ids: list[str], bound: float)
             w for w, infos in pending.items()
             if any(p.state == STARTED and start_to_close.get((w, p.activity_id), 0.0) > bound for p in infos)
         ]
-        if len(ready) == len(pending) or loop.time() >= deadline:
-            return len(ready)
-        await asyncio.sleep(POLL_INTERVAL_S)
+        return len(ready), len(pending)
+
+    ready, _ = await steps.poll_until(probe, lambda counts: counts[0] == counts[1], timeout=LONG_STARTED_TIMEOUT_S)
+    return ready
 
 
 def _poll(r: _Running, info: PendingActivityInfo | None) -> None:
@@ -119,16 +143,15 @@ def _polled_detection(r: _Running, backoff: float) -> Detection | None:
 
 async def _watch(ctx: ScenarioContext, running: list[_Running], timeout: float) -> None:
     """Poll until every killed attempt was noticed or `timeout` passes."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
+    async def probe() -> list[_Running]:
         waiting = [r for r in running if r.polled is None]
-        if not waiting or loop.time() >= deadline:
-            return
-        pending = await _pending(ctx, sorted({r.workflow_id for r in waiting}))
-        for r in waiting:
-            _poll(r, next((p for p in pending.get(r.workflow_id, []) if p.activity_id == r.activity_id), None))
-        await asyncio.sleep(POLL_INTERVAL_S)
+        if waiting:
+            pending = await _pending(ctx, sorted({r.workflow_id for r in waiting}))
+            for r in waiting:
+                _poll(r, next((p for p in pending.get(r.workflow_id, []) if p.activity_id == r.activity_id), None))
+        return [r for r in running if r.polled is None]
+
+    await steps.poll_until(probe, lambda waiting: not waiting, timeout=timeout)
 
 
 def _killed_attempt(
@@ -166,29 +189,21 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
     closed_cleanly = False
     try:
         with journal.step("start workflows", name, count=scenario.workflows) as step:
-            ids = await _start(ctx, scenario)
+            ids = await steps.start_own_workflows(ctx, scenario, scenario.workflows)
             step.detail["first"] = ids[0]
         with journal.step("wait for long activities to start", name, timeout_s=LONG_STARTED_TIMEOUT_S) as step:
             step.detail["running_long_activity"] = await _wait_long_started(ctx, ids, scenario.long_activity_bound)
         await asyncio.sleep(scenario.kill_after)
-        with journal.step("SIGKILL all workers", name) as step:
+        with journal.step("attempts running at the kill", name) as step:
             pending = await _pending(ctx, ids)
             running = [
                 _Running(w, p.activity_id, p.attempt, p.last_heartbeat_time.seconds > 0)
                 for w, infos in pending.items() for p in infos if p.state == STARTED
             ]
-            killed_at = time.time()
-            try:
-                async with metric_window(ctx, name, "fault", "every worker SIGKILLed during long activities", WORKERS_KILLED):
-                    kills = await ctx.supervisor.kill_all("SIGKILL")
-                    step.detail.update(
-                        kills=[f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills],
-                        confirmed=all(k.confirmed for k in kills), attempts_running=len(running),
-                    )
-                    await asyncio.sleep(scenario.restart_after)
-            finally:  # the scenarios after this one need workers, whatever happened here
-                with journal.step("restart workers", name) as restart:
-                    restart.detail["identities"] = [w.identity for w in await ctx.supervisor.restart_all()]
+            step.detail["attempts_running"] = len(running)
+        killed_at = time.time()
+        async with steps.workers_down(ctx, name, "SIGKILL", fault="every worker SIGKILLed during long activities") as down:
+            await asyncio.sleep(scenario.restart_after)
         with journal.step("wait for the server to notice the lost attempts", name, timeout_s=scenario.detection_timeout) as step:
             await _watch(ctx, running, max(0.0, killed_at + scenario.detection_timeout - time.time()))
             step.detail["noticed"] = sum(r.polled is not None for r in running)
@@ -196,20 +211,19 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
         with journal.step("wait for workflows to close", name, timeout_s=scenario.detection_timeout) as step:
             # A workflow whose activity is still held by a dead worker cannot close before that activity's timeout.
             stuck = {r.workflow_id for r in running if r.polled is None}
-            still_open = await load_common.wait_closed(ctx, [w for w in ids if w not in stuck], scenario.detection_timeout)
+            still_open = await steps.wait_closed(ctx, [w for w in ids if w not in stuck], scenario.detection_timeout)
             step.detail["open"] = len(still_open) + len(stuck)
-            await load_common.terminate(ctx.client, [*still_open, *stuck], f"readiness scenario {name} ended")
+            await steps.terminate(ctx.client, [*still_open, *stuck], f"readiness scenario {name} ended")
             closed_cleanly = True
         with journal.step("collect histories", name) as step:
-            fetched = await load_common.bounded(histories.fetch(ctx.client, w) for w in ids)
-            files = [histories.write(h, ctx.out_dir) for h in fetched]
+            fetched, records = await steps.collect_histories(ctx, ids)
             started = set(ids)
             calls = tuple(c for c in (ctx.faults.heartbeats() if ctx.faults else ()) if c.workflow_id in started)
             step.detail.update(histories=len(fetched), heartbeat_calls=len(calls))
     finally:
         if ids and not closed_cleanly:
-            await load_common.terminate(ctx.client, ids, f"readiness scenario {name} did not finish")
-    by_id = {h.workflow_id: (h, f) for h, f in zip(fetched, files, strict=True)}
+            await steps.terminate(ctx.client, ids, f"readiness scenario {name} did not finish")
+    by_id = {h.workflow_id: (h, r.history_file) for h, r in zip(fetched, records, strict=True)}
     in_flight = [
         _killed_attempt(r, *by_id[r.workflow_id], killed_at=killed_at, bound=scenario.long_activity_bound, calls=calls)
         for r in running if r.workflow_id in by_id
@@ -218,11 +232,20 @@ async def run(ctx: ScenarioContext, scenario: LongrunHeartbeatScenario) -> Longr
     return LongrunObservations(
         scenario=name,
         started=tuple(ids),
-        kills=tuple(kills),
+        kills=tuple(down.kills),
         killed_at=killed_at,
         long_activity_bound_s=scenario.long_activity_bound,
         detection_timeout_s=scenario.detection_timeout,
         in_flight=tuple(a for a in in_flight if a is not None),
         cadences=heartbeat_cadence(calls, timeouts),
-        workflows=tuple(histories.summarise(h, f) for h, f in zip(fetched, files, strict=True)),
+        workflows=records,
     )
+
+
+KIND = ScenarioKind(
+    name="longrun_heartbeat",
+    spec=LongrunHeartbeatScenario,
+    run=run,
+    checks=(ScenarioCheck(heartbeat.CHECK_ID, heartbeat.longrun_heartbeat),),
+    effect="kills every worker while long activities run",
+)

@@ -2,31 +2,51 @@
 
 from __future__ import annotations
 
-import asyncio
+from typing import Literal
 
+from pydantic import Field
 from temporalio.client import WorkflowExecutionStatus
 
-from harness.config.scenarios import NonRetryableScenario
+from harness.checks import retry
+from harness.config.references import References
+from harness.config.scenarios import ScenarioSpec
+from harness.config.types import Duration
 from harness.errors import ConfigError
 from harness.faults.activity import ActivityFault
+from harness.observe import activities
 from harness.observe.model import NonRetryableCase, NonRetryableObservations
-from harness.scenarios import load_common
-from harness.scenarios.base import WORKFLOWS_FAILING, ScenarioContext, metric_window
+from harness.scenarios import steps
+from harness.scenarios.base import ScenarioContext
+from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 from harness.workload import start_workflows
 
-POLL_INTERVAL_S = 0.5
+
+class NonRetryableScenario(ScenarioSpec):
+    """Raise each declared business error in an activity: it must fail on attempt 1, not burn retries."""
+
+    kind: Literal["non_retryable"]
+    activity: str = Field(min_length=1, description="Activity type that raises the business error.")
+    error_types: list[str] = Field(
+        default_factory=list, description="Business error types to raise; default: the config's `retry.business_errors`."
+    )
+    workflows: int = Field(2, ge=1, le=100, description="Workflows started per error type.")
+    timeout: Duration = Field(30.0, gt=0, description="How long to wait for the activity to fail or retry.")
+
+
+def validate(scenario: NonRetryableScenario, refs: References) -> None:
+    if not (scenario.error_types or refs.config.retry.business_errors):
+        refs.fail("error_types", "no business error types to raise: list them here or under `retry.business_errors` in the config")
 
 
 async def _watch(ctx: ScenarioContext, ids: list[str], activity: str, timeout: float) -> dict[str, int]:
     """Poll until each workflow has closed or is seen retrying `activity`; returns {workflow id: attempt} of those
     still retrying (the attempt the server is on)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     retrying: dict[str, int] = {}
     pending = list(ids)
-    while pending and loop.time() < deadline:
-        descriptions = await load_common.bounded(ctx.client.get_workflow_handle(w).describe() for w in pending)
-        pending = []
+
+    async def probe() -> list[str]:
+        descriptions = await steps.bounded(ctx.client.get_workflow_handle(w).describe() for w in pending)
+        pending.clear()
         for d in descriptions:
             if d.status != WorkflowExecutionStatus.RUNNING:
                 continue
@@ -35,8 +55,9 @@ async def _watch(ctx: ScenarioContext, ids: list[str], activity: str, timeout: f
                 retrying[d.id] = max(attempts)
             else:
                 pending.append(d.id)
-        if pending:
-            await asyncio.sleep(POLL_INTERVAL_S)
+        return pending
+
+    await steps.poll_until(probe, lambda left: not left, timeout=timeout)
     return retrying
 
 
@@ -51,21 +72,22 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
     for index, error_type in enumerate(error_types):
         with journal.step(f"raise {error_type} in {scenario.activity}", name, workflows=scenario.workflows) as step:
             described = f"{error_type} raised in {scenario.activity}"
-            async with metric_window(ctx, name, "fault", described, WORKFLOWS_FAILING), \
+            async with steps.metric_window(ctx, name, "fault", described, steps.WORKFLOWS_FAILING), \
                     ctx.faults.injected([ActivityFault(activity=scenario.activity, error_type=error_type)]):
                 ids = await start_workflows(ctx.client, config.workload, config.task_queue, f"{ctx.run_tag}-{name}-e{index}", scenario.workflows)
                 found = await _watch(ctx, ids, scenario.activity, scenario.timeout)
-            await load_common.terminate(ctx.client, list(found), f"readiness scenario {name}: retried a business error")
+            await steps.terminate(ctx.client, list(found), f"readiness scenario {name}: retried a business error")
             started.update(dict.fromkeys(ids, error_type))
             retrying.update(found)
             step.detail.update(retried=len(found))
     with journal.step("collect histories", name) as step:
-        records, activities, _ = await load_common.collect(ctx, list(started))
+        fetched, records = await steps.collect_histories(ctx, list(started))
+        found_activities = [a for h in fetched for a in activities.activities(h)]
         step.detail["histories"] = len(records)
     history_files = {r.workflow_id: r.history_file for r in records}
     cases = []
     for workflow_id, error_type in started.items():
-        mine = [a for a in activities if a.workflow_id == workflow_id and a.activity_type == scenario.activity]
+        mine = [a for a in found_activities if a.workflow_id == workflow_id and a.activity_type == scenario.activity]
         attempts = max([a.attempts for a in mine] + [retrying.get(workflow_id, 0)])
         last = mine[-1] if mine else None
         cases.append(NonRetryableCase(
@@ -77,3 +99,13 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
         scenario=name, activity=scenario.activity, cases=tuple(cases),
         injections=sum(ctx.faults.injections().values()) - injections_before, workflows=records,
     )
+
+
+KIND = ScenarioKind(
+    name="non_retryable",
+    spec=NonRetryableScenario,
+    run=run,
+    checks=(ScenarioCheck(retry.NON_RETRYABLE_ID, retry.non_retryable),),
+    effect="injects business errors into activities",
+    validate=validate,
+)

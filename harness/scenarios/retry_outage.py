@@ -4,34 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
+from typing import Literal
 
-from harness.config.scenarios import RetryOutageScenario, resolve_rate
-from harness.errors import ProcessError
+from pydantic import Field
+
+from harness.checks import retry
+from harness.config.references import References
+from harness.config.scenarios import FaultSpec, OutageThresholds, Rate, ScenarioSpec, resolve_rate
+from harness.config.types import Duration
 from harness.faults.control import applied
 from harness.load.shape import Stage
 from harness.observe import metrics
 from harness.observe.model import BacklogSample, LoadObservations
-from harness.scenarios import load_common
-from harness.scenarios.base import ACTIVITIES_FAILING, ScenarioContext, metric_window
+from harness.scenarios import load_common, steps
+from harness.scenarios.base import ScenarioContext
+from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 
-LOAD_START_TIMEOUT_S = 60.0
+
+class RetryOutageScenario(ScenarioSpec):
+    """Steady load at the expected rate, a dependency down for a window, then restored."""
+
+    kind: Literal["retry_outage"]
+    fault: FaultSpec
+    rate: Rate = "expected"
+    signal: str | None = Field(None, min_length=1, description="Signal (no arguments) sent to each workflow right after the load starts it.")
+    baseline: Duration = Field(10.0, gt=0, description="Load before the fault.")
+    outage: Duration = Field(15.0, gt=0, description="How long the fault stays on.")
+    recovery: Duration = Field(15.0, ge=0, description="Load after the fault is removed.")
+    drain_timeout: Duration = Field(120.0, gt=0, description="Deadline for the started workflows to close after the load.")
+    thresholds: OutageThresholds = Field(default_factory=OutageThresholds)
 
 
-async def wait_for_first_start(ctx: ScenarioContext, load: asyncio.Task, scenario: str) -> float:
-    """Block until Locust has started its first workflow (its processes take a moment to boot); returns when
-    (epoch seconds), which is when the scenario's clock starts."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + LOAD_START_TIMEOUT_S
-    folder = ctx.out_dir / "load" / scenario
-    while loop.time() < deadline:
-        if load.done():
-            load.result()  # raises the driver's error
-            raise ProcessError("the load generator stopped before starting any workflow")
-        if any(p.stat().st_size for p in folder.glob("ids-*.txt")):
-            return time.time()
-        await asyncio.sleep(0.1)
-    raise ProcessError(f"the load generator started no workflow within {LOAD_START_TIMEOUT_S:.0f}s (see logs/locust-*.log)")
+def validate(scenario: RetryOutageScenario, refs: References) -> None:
+    refs.dependency("fault.dependency", scenario.fault)
+    refs.rate("rate", scenario.rate)
 
 
 async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObservations:
@@ -44,13 +50,13 @@ async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObserv
     load = asyncio.create_task(load_common.drive(ctx, name, stages, scenario.signal))
     try:
         with journal.step("steady load before the fault", name, rate=rate, seconds=scenario.baseline):
-            first_start = await wait_for_first_start(ctx, load, name)
-            async with metric_window(ctx, name, "baseline", f"steady load at {rate:g}/s"):
+            first_start = await load_common.wait_for_first_start(ctx, load, name)
+            async with steps.metric_window(ctx, name, "baseline", f"steady load at {rate:g}/s"):
                 await asyncio.sleep(scenario.baseline)
         fault = scenario.fault
         with journal.step(f"fault {fault.model_dump(exclude_defaults=True)}", name, seconds=scenario.outage) as step:
             described = f"{fault.dependency}: network {fault.kind}" if hasattr(fault, "dependency") else f"{fault.activity}: activity fault"
-            async with metric_window(ctx, name, "fault", described, ACTIVITIES_FAILING):
+            async with steps.metric_window(ctx, name, "fault", described, steps.ACTIVITIES_FAILING):
                 async with applied(fault, ctx.dependencies.proxies, ctx.faults) as window:
                     await asyncio.sleep(scenario.outage)
             step.detail.update(confirmed=window.confirmed, **window.evidence)
@@ -68,3 +74,13 @@ async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObserv
         load=load_common.summarise_load(result, stages, first_start, ended), backlog=samples, before=before,
         fault=window.record(),
     )
+
+
+KIND = ScenarioKind(
+    name="retry_outage",
+    spec=RetryOutageScenario,
+    run=run,
+    checks=(ScenarioCheck(retry.OUTAGE_ID, retry.retry_outage), ScenarioCheck(retry.POLICY_ID, retry.retry_policy)),
+    effect="takes a dependency down and generates load",
+    validate=validate,
+)

@@ -4,13 +4,40 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Literal
 
-from harness.config.scenarios import ScheduleToStartScenario, resolve_rate
+from pydantic import Field
+
+from harness.checks import latency
+from harness.config.references import References
+from harness.config.scenarios import LatencyThresholds, ScenarioSpec, StageSpec, resolve_rate
+from harness.config.types import Duration
 from harness.load.shape import Stage
 from harness.observe import metrics
 from harness.observe.model import BacklogSample, LoadObservations
-from harness.scenarios import load_common
-from harness.scenarios.base import ScenarioContext, metric_window
+from harness.scenarios import load_common, steps
+from harness.scenarios.base import ScenarioContext
+from harness.scenarios.kind import ScenarioCheck, ScenarioKind
+
+
+class ScheduleToStartScenario(ScenarioSpec):
+    """Load above the declared peak; measure how long tasks wait for a worker."""
+
+    kind: Literal["schedule_to_start"]
+    load_factor: float = Field(2.0, gt=0, description="Multiple of the config's `load.peak_rate` to hold.")
+    ramp: Duration = Field(5.0, ge=0, description="Time at the plain peak rate before the hold.")
+    hold: Duration = Field(20.0, gt=0, description="Time at load_factor x peak.")
+    stages: list[StageSpec] = Field(default_factory=list, description="Explicit load stages instead of ramp/hold.")
+    signal: str | None = Field(None, min_length=1, description="Signal (no arguments) sent to each workflow right after the load starts it.")
+    drain_timeout: Duration = Field(120.0, gt=0)
+    thresholds: LatencyThresholds = Field(default_factory=LatencyThresholds)
+
+
+def validate(scenario: ScheduleToStartScenario, refs: References) -> None:
+    for i, stage in enumerate(scenario.stages):
+        refs.rate(f"stages[{i}].rate", stage.rate)
+    if not scenario.stages:
+        refs.rate("load_factor", "peak")
 
 
 def stages_of(scenario: ScheduleToStartScenario, expected: float | None, peak: float | None) -> list[Stage]:
@@ -33,7 +60,7 @@ async def run(ctx: ScenarioContext, scenario: ScheduleToStartScenario) -> LoadOb
     try:
         shape = [f"{s.duration_s:g}s at {s.rate:g}/s" if s.rate else f"{s.duration_s:g}s x {s.users} users" for s in stages]
         with journal.step("load", name, stages=shape) as step:
-            async with metric_window(ctx, name, "load", "load at " + ", then ".join(shape)):
+            async with steps.metric_window(ctx, name, "load", "load at " + ", then ".join(shape)):
                 result, started, ended = await load_common.drive(ctx, name, stages, scenario.signal)
             step.detail.update(workflows=len(result.workflow_ids), requests=[r.__dict__ for r in result.requests])
         return await load_common.drain_and_observe(
@@ -44,3 +71,13 @@ async def run(ctx: ScenarioContext, scenario: ScheduleToStartScenario) -> LoadOb
         sampler.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await sampler
+
+
+KIND = ScenarioKind(
+    name="schedule_to_start",
+    spec=ScheduleToStartScenario,
+    run=run,
+    checks=(ScenarioCheck(latency.CHECK_ID, latency.schedule_to_start),),
+    effect="generates load above the declared peak",
+    validate=validate,
+)

@@ -16,32 +16,79 @@ import asyncio
 import itertools
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any, Literal
 
+from pydantic import Field, ValidationInfo, field_validator
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import (
-    WorkflowExecutionStatus,
-    WorkflowFailureError,
-    WorkflowQueryFailedError,
-    WorkflowUpdateFailedError,
-    WorkflowUpdateRPCTimeoutOrCancelledError,
-)
+from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from harness.config.scenarios import MessageSpec, SignalsConcurrentScenario
+from harness.checks import signals
+from harness.config.references import References
+from harness.config.scenarios import MESSAGE_NAME, SIGNALS_RESERVED_NAMES, MessageSpec, StartsItsOwnWorkflows
+from harness.config.types import Duration, ImportPath
 from harness.errors import ConfigError
-from harness.invariants import callable_violations, load_callable
+from harness.invariants import Expression, callable_violations, load_callable
 from harness.observe import histories
 from harness.observe.messages import MessageOutcome, SignalRun, SignalsObservations, Violation, delivery, invariant_names, violated
 from harness.observe.model import KillRecord
-from harness.scenarios import load_common
+from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
-from harness.workload import render_input
+from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 
-POLL_INTERVAL_S = 0.2
 FIRST_TASK_DONE = 4  # Started, WorkflowTaskScheduled, WorkflowTaskStarted, WorkflowTaskCompleted
 MESSAGE_ERRORS = (RPCError, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError, TimeoutError)
+
+
+class SignalsConcurrentScenario(StartsItsOwnWorkflows):
+    """Bursts of signals and updates sent at once to idle workflows: the invariants must hold however they land."""
+
+    kind: Literal["signals_concurrent"]
+    combinations: list[Annotated[list[MessageSpec], Field(min_length=2)]] = Field(
+        min_length=1, description="Bursts to send, e.g. `[[approve, cancel], [cancel, \"update:amend\"]]`."
+    )
+    orders: Literal["as_declared", "all"] = Field("as_declared", description="`all`: every distinct permutation of each burst.")
+    runs: int = Field(5, ge=1, le=200, description="Workflows per burst and order.")
+    delivery: Literal["concurrent", "sequential"] = Field(
+        "concurrent", description="`sequential`: one message at a time, each after the previous one's workflow task completed."
+    )
+    restart_during_burst: bool = Field(False, description="SIGKILL every worker right after the first message of each burst, restart after the rest.")
+    queries: list[Annotated[str, Field(pattern=MESSAGE_NAME)]] = Field(default_factory=list, description="Queries to call at the end.")
+    invariants: list[Expression] = Field(default_factory=list, description="Expressions that must hold for every workflow.")
+    check: ImportPath | None = Field(
+        None, validate_default=True, description="module:function called with the names; returns True/None, False or messages."
+    )
+    settle: Duration = Field(10.0, gt=0, description="After the bursts, how long to wait for the workflows to close.")
+    timeout: Duration = Field(30.0, gt=0, description="Deadline for a workflow to become idle, a message call, a query or a result.")
+
+    @field_validator("restart_during_burst")
+    @classmethod
+    def _restart_needs_bursts(cls, value: bool, info: ValidationInfo) -> bool:
+        if value and info.data.get("delivery") == "sequential":
+            raise ValueError("a restart in the middle of a burst needs `delivery: concurrent`")
+        if value and any(len(c) < 3 for c in info.data.get("combinations", [])):
+            raise ValueError("a restart in the middle of a burst needs 3 or more messages per combination: one before the kill, "
+                             "and at least two after it to land together")
+        return value
+
+    @field_validator("queries")
+    @classmethod
+    def _not_reserved(cls, value: list[str]) -> list[str]:
+        clashing = sorted(set(value) & set(SIGNALS_RESERVED_NAMES))
+        if clashing:
+            raise ValueError(f"query names {', '.join(clashing)} clash with the names the scenario provides")
+        return value
+
+    @field_validator("check")
+    @classmethod
+    def _something_to_check(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None and not info.data.get("invariants"):
+            raise ValueError("give `invariants` or a `check` callable: without them nothing can be violated")
+        return value
+
+
+def validate(scenario: SignalsConcurrentScenario, refs: References) -> None:
+    refs.callable("check", scenario.check)
 
 
 @dataclass(frozen=True)
@@ -107,26 +154,22 @@ async def _is_idle(ctx: ScenarioContext, workflow_id: str) -> bool:
 
 async def _wait_idle(ctx: ScenarioContext, workflow_ids: list[str], timeout: float) -> list[str]:
     """Wait until every workflow is idle; returns those that were not by the deadline."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
     pending = list(workflow_ids)
-    while pending:
-        idle = await load_common.bounded(_is_idle(ctx, w) for w in pending)
-        pending = [w for w, ok in zip(pending, idle, strict=True) if not ok]
-        if not pending or loop.time() >= deadline:
-            break
-        await asyncio.sleep(POLL_INTERVAL_S)
-    return pending
+
+    async def probe() -> list[str]:
+        idle = await steps.bounded(_is_idle(ctx, w) for w in pending)
+        pending[:] = [w for w, ok in zip(pending, idle, strict=True) if not ok]
+        return pending
+
+    return list(await steps.poll_until(probe, lambda left: not left, timeout=timeout, interval=steps.QUICK_POLL_S))
 
 
-async def _start(ctx: ScenarioContext, scenario: SignalsConcurrentScenario, workflow_id: str, index: int) -> None:
+async def _start(ctx: ScenarioContext, scenario: SignalsConcurrentScenario, ids: list[str]) -> None:
+    """Every run's workflow: the scenario's, or the config's workload with its first input."""
     workload = ctx.plan.config.workload
-    workflow, arg = (workload.workflow, workload.inputs[0]) if scenario.workflow is None else (scenario.workflow, scenario.input)
-    arg = render_input(arg, index)
-    await ctx.client.start_workflow(
-        workflow, *([] if arg is None else [arg]), id=workflow_id, task_queue=ctx.plan.config.task_queue,
-        execution_timeout=timedelta(seconds=workload.execution_timeout),
-    )
+    if scenario.workflow is None:
+        scenario = scenario.model_copy(update={"workflow": workload.workflow, "input": workload.inputs[0]})
+    await steps.start_own_workflows(ctx, scenario, len(ids), ids=ids)
 
 
 async def _send_sequentially(ctx: ScenarioContext, run: _Run, timeout: float) -> None:
@@ -143,62 +186,48 @@ async def _send_at_once(ctx: ScenarioContext, runs: list[_Run], timeout: float, 
         run.outcomes.append(outcome)
 
 
-async def _send_around_restart(ctx: ScenarioContext, runs: list[_Run], timeout: float) -> list[KillRecord]:
+async def _send_around_restart(ctx: ScenarioContext, name: str, runs: list[_Run], timeout: float) -> list[KillRecord]:
     """The first message of each run; SIGKILL every worker; the rest while none runs; restart. Updates cannot
     complete without a worker, so they are awaited after the restart."""
     firsts = await asyncio.gather(*(_send(ctx, run.workflow_id, run.burst.order[0], timeout) for run in runs))
     for run, outcome in zip(runs, firsts, strict=True):
         run.outcomes.append(outcome)
     rest: asyncio.Future | None = None
-    restarted = False
     try:
-        kills = await ctx.supervisor.kill_all("SIGKILL")
-        rest = asyncio.ensure_future(_send_at_once(ctx, runs, timeout, first=1))
-        await _wait_signals_recorded(ctx, runs, timeout)
-        await ctx.supervisor.restart_all()
-        restarted = True
+        async with steps.workers_down(ctx, name) as down:
+            rest = asyncio.ensure_future(_send_at_once(ctx, runs, timeout, first=1))
+            await _wait_signals_recorded(ctx, runs, timeout)
         await rest
     finally:
-        if not restarted:  # the scenarios after this one need workers, whatever happened here
-            await ctx.supervisor.restart_all()
         if rest is not None and not rest.done():
             rest.cancel()
             await asyncio.gather(rest, return_exceptions=True)
-    return kills
+    return down.kills
+
+
+async def _signals_recorded(ctx: ScenarioContext, run: _Run) -> bool:
+    wanted = sum(m.signal is not None for m in run.burst.order)
+    try:
+        return sum(delivery((await histories.fetch(ctx.client, run.workflow_id)).events).signals.values()) >= wanted
+    except RPCError:
+        return False  # try again: the workers must be restarted whatever happens here
 
 
 async def _wait_signals_recorded(ctx: ScenarioContext, runs: list[_Run], timeout: float) -> None:
     """Until each run's history holds every signal of its burst (sent while the workers are down)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    for run in runs:
-        wanted = sum(m.signal is not None for m in run.burst.order)
-        while loop.time() < deadline:
-            try:
-                if sum(delivery((await histories.fetch(ctx.client, run.workflow_id)).events).signals.values()) >= wanted:
-                    break
-            except RPCError:
-                pass  # try again: the workers must be restarted whatever happens here
-            await asyncio.sleep(POLL_INTERVAL_S)
+    waiting = list(runs)
+
+    async def probe() -> list[_Run]:
+        recorded = await steps.bounded(_signals_recorded(ctx, run) for run in waiting)
+        waiting[:] = [run for run, ok in zip(waiting, recorded, strict=True) if not ok]
+        return waiting
+
+    await steps.poll_until(probe, lambda left: not left, timeout=timeout, interval=steps.QUICK_POLL_S)
 
 
-async def _end_state(ctx: ScenarioContext, workflow_id: str, queries: list[str], timeout: float) -> tuple[str, Any, dict, list[Violation]]:
+def _end_state(state: steps.EndState) -> tuple[str, Any, dict, list[Violation]]:
     """Workflow status, result (when completed, as plain JSON values), query results and the queries that failed."""
-    handle = ctx.client.get_workflow_handle(workflow_id)
-    status = (await handle.describe()).status
-    results, failed = {}, []
-    for query in queries:
-        try:
-            results[query] = await _bounded(handle.query(query), timeout)
-        except (RPCError, WorkflowQueryFailedError, TimeoutError) as exc:
-            failed.append(Violation(f"query {query}", f"{type(exc).__name__}: {exc}"[:300]))
-    result = None
-    if status == WorkflowExecutionStatus.COMPLETED:
-        try:
-            result = await _bounded(handle.result(), timeout)
-        except (RPCError, WorkflowFailureError, TimeoutError) as exc:
-            failed.append(Violation("result", f"{type(exc).__name__}: {exc}"[:300]))
-    return (status.name if status else "UNKNOWN"), result, results, failed
+    return state.status, state.result, state.queries, [Violation(what, why) for what, why in state.failures]
 
 
 def _check_callable(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Callable[[Mapping[str, Any]], Any] | None:
@@ -224,7 +253,7 @@ async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Sign
     kills: list[KillRecord] = []
     try:
         with journal.step("start workflows and wait until idle", name, workflows=len(ids), bursts=len(groups)) as step:
-            await load_common.bounded(_start(ctx, scenario, w, i) for i, w in enumerate(ids))
+            await _start(ctx, scenario, ids)
             not_idle = await _wait_idle(ctx, ids, scenario.timeout)
             step.detail["not_idle"] = len(not_idle)
         for group in groups:
@@ -233,23 +262,22 @@ async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Sign
                 if scenario.delivery == "sequential":
                     await asyncio.gather(*(_send_sequentially(ctx, run, scenario.timeout) for run in group))
                 elif scenario.restart_during_burst:
-                    new_kills = await _send_around_restart(ctx, group, scenario.timeout)
+                    new_kills = await _send_around_restart(ctx, name, group, scenario.timeout)
                     kills += new_kills
-                    step.detail["kills"] = [f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in new_kills]
+                    step.detail["kills"] = steps.kill_report(new_kills)
                 else:
                     await _send_at_once(ctx, group, scenario.timeout)
                 step.detail["refused"] = sum(not o.accepted for run in group for o in run.outcomes)
         with journal.step("let the bursts settle", name, timeout_s=scenario.settle) as step:
-            still_open = await load_common.wait_closed(ctx, ids, scenario.settle)
+            still_open = await steps.wait_closed(ctx, ids, scenario.settle)
             step.detail["open"] = len(still_open)
         with journal.step("query the end state", name, queries=scenario.queries) as step:
-            states = await load_common.bounded(_end_state(ctx, w, scenario.queries, scenario.timeout) for w in ids)
+            states = [_end_state(s) for s in await steps.bounded(steps.end_state(ctx.client, w, scenario.queries, scenario.timeout) for w in ids)]
             step.detail["failed_queries"] = sum(len(s[3]) for s in states)
     finally:
-        await load_common.terminate(ctx.client, ids, f"readiness scenario {name} ended")
+        await steps.terminate(ctx.client, ids, f"readiness scenario {name} ended")
     with journal.step("collect histories and evaluate invariants", name) as step:
-        fetched = await load_common.bounded(histories.fetch(ctx.client, w) for w in ids)
-        records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
+        fetched, records = await steps.collect_histories(ctx, ids)
         observed = tuple(
             _observe(run, state, history.events, record.history_file, scenario, check)
             for run, state, history, record in zip(runs, states, fetched, records, strict=True)
@@ -278,3 +306,13 @@ def _observe(
         combination=run.burst.combination, order=run.burst.order_label, workflow_id=run.workflow_id, workflow_status=status,
         messages=tuple(run.outcomes), delivery=found, violations=tuple(problems), history_file=history_file,
     )
+
+
+KIND = ScenarioKind(
+    name="signals_concurrent",
+    spec=SignalsConcurrentScenario,
+    run=run,
+    checks=(ScenarioCheck(signals.CHECK_ID, signals.signals_concurrent),),
+    effect="starts workflows and sends them bursts of signals and updates",
+    validate=validate,
+)

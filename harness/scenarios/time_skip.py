@@ -10,17 +10,22 @@ workflow task or activity waiting), so a skip never overtakes work that the real
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 from collections.abc import Callable, Mapping
 from contextlib import AsyncExitStack
-from datetime import datetime, timedelta
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from temporalio.client import Client, WorkflowFailureError, WorkflowQueryFailedError
+from pydantic import Field, field_validator
+from temporalio.client import Client
 from temporalio.service import RPCError
 
 from harness import time_skipping
-from harness.config.scenarios import TimelineStep, TimeSkipScenario
+from harness.checks import time_skip
+from harness.config.references import References
+from harness.config.scenarios import LongDuration, StartsItsOwnWorkflows, TimelineStep, TimeSkipExpect
+from harness.config.types import Duration
 from harness.invariants import callable_violations, load_callable
 from harness.observe import histories
 from harness.observe.time_skip import (
@@ -35,17 +40,47 @@ from harness.observe.time_skip import (
     duration_label,
     progress,
 )
-from harness.scenarios.base import ScenarioContext, replay_histories
-from harness.scenarios.load_common import bounded, terminate
+from harness.scenarios import steps
+from harness.scenarios.base import ScenarioContext
+from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 from harness.server import CREDENTIAL_ENV_PREFIXES
 from harness.workers import WorkerSupervisor
-from harness.workload import render_input
 
-POLL_INTERVAL_S = 0.2
-RPC_TIMEOUT = timedelta(seconds=10)
 STUCK_POLL_S = 1.0
 FINISH_STEP_S = 86400.0
 """After the timeline, workflow time advances a day at a time until every workflow closed."""
+
+
+class TimeSkipScenario(StartsItsOwnWorkflows):
+    """Multi-day workflows on the time-skipping test server: skip days, restart the workers mid-wait, signal, run to the end."""
+
+    kind: Literal["time_skip"]
+    workflows: int = Field(3, ge=1, le=50, description="How many workflows to start.")
+    timeline: list[TimelineStep] = Field(min_length=1, description="Steps run in order once the workflows started.")
+    finish_within: LongDuration = Field(
+        60 * 86400.0, gt=0, description="Workflow time allowed after the timeline for every workflow to close ('30d')."
+    )
+    timeout: Duration = Field(
+        120.0, gt=0, description="Wall-clock bound of each wait: a step settling, a skip, the run to the end."
+    )
+    expect: TimeSkipExpect = Field(default_factory=TimeSkipExpect)
+
+    @field_validator("timeline")
+    @classmethod
+    def _restarts_mid_wait(cls, value: list[TimelineStep]) -> list[TimelineStep]:
+        if not any(step.restart_workers for step in value):
+            raise ValueError("add a `restart_workers: true` step: worker restarts during the wait are what this scenario tests")
+        if not any(step.skip for step in value):
+            raise ValueError("add a `skip: DURATION` step (e.g. `skip: 10d`): without it no workflow time passes on the timeline")
+        return value
+
+
+def validate(scenario: TimeSkipScenario, refs: References) -> None:
+    refs.callable("expect.check", scenario.expect.check)
+    external = [w.name for w in refs.config.workers if w.python is None]
+    if external:
+        refs.fail("kind", f"the time-skipping test server runs Python workers only (it cannot list pollers), but {', '.join(external)} "
+                  "is an external command: drop this scenario from the config or give the worker a `python:` spec")
 
 
 def _worker_env(ctx: ScenarioContext, server: time_skipping.TimeSkippingServer) -> dict[str, str]:
@@ -56,37 +91,16 @@ def _worker_env(ctx: ScenarioContext, server: time_skipping.TimeSkippingServer) 
     return {**env, "TEMPORAL_ADDRESS": server.address, "TEMPORAL_NAMESPACE": time_skipping.NAMESPACE}
 
 
-async def _start(client: Client, ctx: ScenarioContext, scenario: TimeSkipScenario) -> list[str]:
-    config = ctx.plan.config
-    workload = config.workload
-    workflow = scenario.workflow or workload.workflow
-    inputs = [scenario.input] if scenario.workflow else list(workload.inputs)
-    prefix = f"{scenario.id_prefix or workload.id_prefix}-{ctx.run_tag}-{scenario.name}"
-
-    async def start(index: int) -> str:
-        arg = render_input(inputs[index % len(inputs)], index)
-        handle = await client.start_workflow(
-            workflow, *([] if arg is None else [arg]), id=f"{prefix}-{index}", task_queue=config.task_queue
-        )
-        return handle.id
-
-    return list(await asyncio.gather(*(start(i) for i in range(scenario.workflows))))
-
-
 async def _progress(client: Client, ids: list[str]) -> dict[str, str]:
-    fetched = await bounded(histories.fetch(client, w) for w in ids)
+    fetched = await steps.bounded(histories.fetch(client, w) for w in ids)
     return {h.workflow_id: progress(h.events) for h in fetched}
 
 
 async def _settle(client: Client, ids: list[str], timeout: float) -> dict[str, str]:
     """Wait until no workflow has a workflow task or an activity waiting or running; returns each one's progress."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        states = await _progress(client, ids)
-        if BUSY not in states.values() or loop.time() >= deadline:
-            return states
-        await asyncio.sleep(POLL_INTERVAL_S)
+    return await steps.poll_until(
+        lambda: _progress(client, ids), lambda states: BUSY not in states.values(), timeout=timeout, interval=steps.QUICK_POLL_S
+    )
 
 
 class _Timeline:
@@ -126,13 +140,21 @@ class _Timeline:
         a workflow task is outstanding, and the task of a stuck workflow is retried for ever (terminating the workflow
         does not release the clock either): the skip is abandoned as soon as a workflow is seen stuck."""
         skipping = asyncio.ensure_future(self.server.skip(seconds, timeout))
+
+        async def stuck_while_skipping() -> list[str]:
+            if (await asyncio.wait({skipping}, timeout=STUCK_POLL_S))[0]:
+                return []
+            states = await _progress(self.server.client, self.ids)
+            return sorted(w for w, state in states.items() if state == STUCK)
+
         try:
-            while not (await asyncio.wait({skipping}, timeout=STUCK_POLL_S))[0]:
-                states = await _progress(self.server.client, self.ids)
-                stuck = sorted(w for w, state in states.items() if state == STUCK)
-                if stuck:
-                    return f"workflow time stopped: the workflow task of {', '.join(stuck)} keeps failing and holds the clock"
-            return "" if skipping.result() else "workflow time did not advance within the timeout: a workflow task held the clock"
+            stuck = await steps.poll_until(
+                stuck_while_skipping, lambda found: bool(found) or skipping.done(), timeout=timeout + STUCK_POLL_S, interval=0
+            )
+            if stuck:
+                return f"workflow time stopped: the workflow task of {', '.join(stuck)} keeps failing and holds the clock"
+            advanced = skipping.done() and skipping.result()
+            return "" if advanced else "workflow time did not advance within the timeout: a workflow task held the clock"
         finally:
             skipping.cancel()
             await asyncio.gather(skipping, return_exceptions=True)
@@ -143,20 +165,20 @@ class _Timeline:
         return "restart workers" if step.restart_workers else f"signal {step.signal}"
 
     async def _restart(self, open_ids: list[str]) -> None:
-        kills = await self.supervisor.kill_all("SIGKILL")
-        restarted = await self.supervisor.restart_all()
+        async with steps.workers_down(self.ctx, self.scenario.name, supervisor=self.supervisor) as down:
+            pass
         self.restarts.append(
-            RestartRecord(tuple(kills), tuple(open_ids), tuple(w.identity for w in restarted), round(await self.workflow_time(), 1))
+            RestartRecord(tuple(down.kills), tuple(open_ids), tuple(down.restarted), round(await self.workflow_time(), 1))
         )
 
     async def _signal(self, step: TimelineStep) -> None:
         async def send(workflow_id: str) -> None:
             try:
-                await self.server.client.get_workflow_handle(workflow_id).signal(step.signal, *step.args, rpc_timeout=RPC_TIMEOUT)
+                await self.server.client.get_workflow_handle(workflow_id).signal(step.signal, *step.args, rpc_timeout=steps.RPC_TIMEOUT)
             except RPCError as exc:
                 self.errors[workflow_id].append(f"signal {step.signal} was not delivered: {exc.message}")
 
-        await bounded(send(w) for w in self.ids)
+        await steps.bounded(send(w) for w in self.ids)
 
     async def finish(self) -> dict[str, str]:
         """Let workflow time pass a day at a time until every workflow closed, within `finish_within` of workflow time
@@ -165,7 +187,7 @@ class _Timeline:
         deadline = loop.time() + self.scenario.timeout
         began, skipped, note = time.monotonic(), 0.0, ""
         with self.ctx.journal.step("run to the end", self.scenario.name) as journal_step:
-            while True:
+            for _ in range(math.ceil(self.scenario.finish_within / FINISH_STEP_S) + 1):
                 states = await _settle(self.server.client, self.ids, max(0.0, deadline - loop.time()))
                 waiting = [w for w, state in states.items() if state in (IDLE, BUSY)]
                 stuck = sorted(w for w, state in states.items() if state == STUCK)
@@ -190,28 +212,13 @@ async def _end_state(
     client: Client, workflow_id: str, state: str, scenario: TimeSkipScenario, errors: list[str],
     check: Callable[[Mapping[str, Any]], Any] | None,
 ) -> WorkflowEnd:
-    handle = client.get_workflow_handle(workflow_id)
-    description = await handle.describe(rpc_timeout=RPC_TIMEOUT)
-    status = description.status.name if description.status else "UNKNOWN"
-    result = None
-    if status == "COMPLETED":
-        try:
-            result = await handle.result(rpc_timeout=RPC_TIMEOUT)
-        except (WorkflowFailureError, RPCError) as exc:
-            errors.append(f"result could not be read: {exc}")
-    queries: dict[str, Any] = {}
-    for name in scenario.expect.queries:
-        if state == STUCK:
-            errors.append(f"query {name} not sent: the workflow was stuck")
-            continue
-        try:
-            queries[name] = await handle.query(name, rpc_timeout=RPC_TIMEOUT)
-        except (WorkflowQueryFailedError, RPCError) as exc:
-            errors.append(f"query {name} failed: {exc}")
+    end = await steps.end_state(client, workflow_id, scenario.expect.queries, scenario.timeout, skip_queries=state == STUCK)
+    for what, why in end.failures:
+        errors.append(f"result could not be read: {why}" if what == "result" else f"{what} {why}" if why.startswith("not sent") else f"{what} failed: {why}")
     if check is not None:
-        names = {"result": result, "queries": queries, "workflow_status": status}
+        names = {"result": end.result, "queries": end.queries, "workflow_status": end.status}
         errors.extend(f"check: {v}" for v in callable_violations(check, names))
-    return WorkflowEnd(workflow_id, status, state, result, queries, tuple(errors))
+    return WorkflowEnd(workflow_id, end.status, state, end.result, end.queries, tuple(errors))
 
 
 async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObservations:
@@ -234,7 +241,7 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
             step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
         started_at, began = await server.now(), time.monotonic()
         with journal.step("start workflows", name, count=scenario.workflows) as step:
-            ids = await _start(server.client, ctx, scenario)
+            ids = await steps.start_own_workflows(ctx, scenario, scenario.workflows, client=server.client, execution_timeout=False)
             step.detail["first"] = ids[0]
         timeline = _Timeline(ctx, scenario, server, supervisor, ids, started_at)
         for timeline_step in scenario.timeline:
@@ -243,14 +250,11 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
         workflow_time = await timeline.workflow_time()
         with journal.step("read end states and histories", name) as step:
             ends = [await _end_state(server.client, w, states[w], scenario, list(timeline.errors[w]), check) for w in ids]
-            fetched = await bounded(histories.fetch(server.client, w) for w in ids)
-            records = tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
-            await terminate(server.client, [e.workflow_id for e in ends if e.status == "RUNNING"], f"readiness scenario {name} ended")
+            _, records = await steps.collect_histories(ctx, ids, client=server.client)
+            await steps.terminate(server.client, [e.workflow_id for e in ends if e.status == "RUNNING"], f"readiness scenario {name} ended")
             step.detail.update(statuses={e.workflow_id: e.status for e in ends})
         wall_time = time.monotonic() - began
-    with journal.step("replay histories", name) as step:
-        replays = await replay_histories(ctx, name, records)
-        step.detail["failures"] = sum(not o.ok for o in replays)
+    replays = await steps.replay_histories(ctx, name, records)
     return TimeSkipObservations(
         scenario=name,
         started=tuple(ids),
@@ -262,3 +266,14 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
         workflow_time_s=round(workflow_time, 1),
         wall_time_s=round(wall_time, 2),
     )
+
+
+KIND = ScenarioKind(
+    name="time_skip",
+    spec=TimeSkipScenario,
+    run=run,
+    checks=(ScenarioCheck(time_skip.CHECK_ID, time_skip.longrun_time_skip),),
+    effect="starts workflows and kills and restarts workers mid-wait",
+    clock="workflow",
+    validate=validate,
+)

@@ -5,6 +5,7 @@ Schema changes bump SCHEMA_VERSION (major: a field removed or its meaning change
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
@@ -60,6 +61,11 @@ class CheckResult(Frozen):
         description="Workflow and activity types a FAIL concerns (`workflow_type:X`, `activity_type:Y`): what a scoped waiver must cover.",
     )
     waivers: list[WaiverRef] = Field(default_factory=list, description="Waivers that matched this check's FAIL (expired ones included).")
+
+
+def subjects(*, workflow_types: Iterable[str] = (), activity_types: Iterable[str] = ()) -> list[str]:
+    """`CheckResult.subjects` of a FAIL: `workflow_type:X` and `activity_type:Y`, sorted, each once."""
+    return sorted({f"workflow_type:{t}" for t in workflow_types if t} | {f"activity_type:{t}" for t in activity_types if t})
 
 
 class ScenarioSummary(Frozen):

@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from harness.history.render import since_last_go_md
 from harness.journal import write_atomic
+from harness.scorecard.changes_md import since_last_go_md
 from harness.scorecard.html import to_html
 from harness.scorecard.model import Scorecard, Status, WaiverRef
 from harness.scorecard.verdict import waived

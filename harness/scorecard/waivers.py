@@ -12,22 +12,25 @@ failure concerns); a check that names no subjects can only be waived whole.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
 from harness.scorecard.model import CheckResult, Status, WaiverRef
 from harness.scorecard.verdict import covers, waived
 
-if TYPE_CHECKING:  # checks import `subjects` from here; the file model pulls in the config loader
-    from harness.scorecard.waiver_file import Waiver
+if TYPE_CHECKING:
+    from harness.config.waivers import Waiver
 
 WHOLE_CHECK = "whole check"
 
 
-def subjects(*, workflow_types: Iterable[str] = (), activity_types: Iterable[str] = ()) -> list[str]:
-    """`CheckResult.subjects` of a FAIL: `workflow_type:X` and `activity_type:Y`, sorted, each once."""
-    return sorted({f"workflow_type:{t}" for t in workflow_types if t} | {f"activity_type:{t}" for t in activity_types if t})
+def waiver_ref(waiver: Waiver, today: date) -> WaiverRef:
+    """The waiver as the scorecard records it, judged on `today`."""
+    return WaiverRef(
+        check=waiver.check, scope=waiver.scope, reason=waiver.reason, owner=waiver.owner, ticket=waiver.ticket,
+        expires=waiver.expires.isoformat(), expired=today >= waiver.expires,
+    )
 
 
 def matching(check: CheckResult, waivers: Sequence[Waiver]) -> list[Waiver]:
@@ -41,7 +44,7 @@ def matching(check: CheckResult, waivers: Sequence[Waiver]) -> list[Waiver]:
 def apply_waivers(checks: Sequence[CheckResult], waivers: Sequence[Waiver], today: date) -> list[CheckResult]:
     """The checks with the waivers that cover them recorded; statuses unchanged."""
     return [
-        check.model_copy(update={"waivers": [w.ref(today) for w in found]}) if (found := matching(check, waivers)) else check
+        check.model_copy(update={"waivers": [waiver_ref(w, today) for w in found]}) if (found := matching(check, waivers)) else check
         for check in checks
     ]
 
@@ -49,7 +52,7 @@ def apply_waivers(checks: Sequence[CheckResult], waivers: Sequence[Waiver], toda
 def unused_waivers(checks: Sequence[CheckResult], waivers: Sequence[Waiver], today: date) -> list[WaiverRef]:
     """Waivers that covered no failure of this run (checks as returned by apply_waivers): stale, or not matching."""
     used = {(w.check, w.scope) for check in checks for w in check.waivers}
-    return [w.ref(today) for w in waivers if (w.check, w.scope) not in used]
+    return [waiver_ref(w, today) for w in waivers if (w.check, w.scope) not in used]
 
 
 def why_unused(waiver: WaiverRef, checks: Sequence[CheckResult]) -> str:

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from harness.alerts import rules
-from harness.config import load_plan
 from harness.errors import ConfigError
+from harness.planning import load_plan
 from tests.conftest import REPO, write
 
 SHIPPED = REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"

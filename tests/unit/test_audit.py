@@ -9,8 +9,7 @@ from textwrap import dedent
 import pytest
 
 from harness.audit import FIXES, RULES, AuditReport, Finding, PatchCalls, audit
-from harness.checks import static_audit
-from harness.checks.static_audit import CHECK_ID
+from harness.checks.static_audit import CHECK_ID, static_audit
 from harness.errors import ConfigError
 from harness.scorecard.model import Status
 

@@ -13,6 +13,7 @@ from harness.config.scenarios import OutageThresholds
 from harness.load.shape import Stage
 from harness.observe.activities import TaskLatency
 from harness.observe.model import BacklogSample
+from harness.scenarios.retry_outage import RetryOutageScenario
 from harness.scorecard import charts
 from harness.scorecard.geometry import Panel, Scale, duration_unit, format_number, line_path, nice_step, nice_ticks
 from harness.scorecard.model import Scorecard, WorkflowTypeStats
@@ -107,7 +108,7 @@ def test_schedule_to_start_chart_has_a_panel_per_task_kind_with_points_in_range_
 
 
 def test_attempts_chart_shades_the_fault_interval_from_the_evidence():
-    result = retry_outage(outage(GOOD), OutageThresholds())
+    result = retry_outage(outage(GOOD), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None)
     chart = charts.attempts_chart(result.evidence)
     [panel] = chart.panels
     [band] = panel.bands
@@ -196,11 +197,11 @@ def test_a_real_run_with_the_chart_series_draws_every_chart():
 
 def test_outage_evidence_carries_the_fault_interval_and_the_backlog_series():
     backlog = tuple(BacklogSample(LOAD_START + t, 0, 3 if 10 <= t < 30 else 0) for t in range(-2, 50))
-    evidence = retry_outage(outage(GOOD, backlog=backlog), OutageThresholds()).evidence
+    evidence = retry_outage(outage(GOOD, backlog=backlog), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None).evidence
     assert (evidence["fault_from_s"], evidence["fault_to_s"]) == (FAULT_START - LOAD_START, FAULT_END - LOAD_START)
     assert evidence["backlog"][0] == {"t": -2.0, "workflow": 0, "activity": 0} and len(evidence["backlog"]) == 52
     json.dumps(evidence)  # stays JSON for the scorecard
-    assert "backlog" not in retry_outage(outage(GOOD), OutageThresholds()).evidence
+    assert "backlog" not in retry_outage(outage(GOOD), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None).evidence
 
 
 def test_backlog_series_merges_long_series_keeping_the_peak():

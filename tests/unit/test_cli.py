@@ -96,7 +96,7 @@ def test_ctrl_c_outside_the_async_part_is_exit_3_not_no_go(cli, tmp_path, monkey
 
 
 def test_run_help_names_every_report_it_writes(cli):
-    from harness.runner import REPORT_FILES
+    from harness.run_info import REPORT_FILES
 
     shown = " ".join(cli("run", "--help").stdout.split())
     assert all(name in shown for name in REPORT_FILES if name != "journal.json"), shown

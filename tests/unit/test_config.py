@@ -10,10 +10,12 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from harness.config import load_config, load_plan, load_scenario, validate_file
-from harness.config.models import WorkerRestartScenario, parse_duration
-from harness.config.scenarios import SCENARIO_KINDS
+from harness.config import load_config
+from harness.config.models import parse_duration
 from harness.errors import ConfigError
+from harness.planning import load_plan, load_scenario, validate_file
+from harness.scenarios.registry import KINDS
+from harness.scenarios.worker_restart import WorkerRestartScenario
 from tests.conftest import REPO, write
 
 MINIMAL = """
@@ -150,13 +152,13 @@ def test_bad_durations(raw):
 
 
 def test_json_schema_covers_both_file_kinds():
-    from harness.config import json_schemas
+    from harness.planning import json_schemas
 
     schemas = json_schemas()
     assert schemas["config"]["additionalProperties"] is False
     assert set(schemas["config"]["required"]) >= {"app", "task_queue", "workers", "workload"}
     kinds = [s["properties"]["kind"]["const"] for s in schemas["scenario"]["oneOf"]]
-    assert kinds == list(SCENARIO_KINDS)
+    assert kinds == KINDS.names
 
 
 yaml_values = st.recursive(

@@ -9,7 +9,7 @@ from tests.unit.observations import kill, nondeterministic, observations, record
 
 
 def test_pass_when_all_complete_resume_and_replay():
-    result = restart_replay(observations(3))
+    result = restart_replay(observations(3), None, None)
     assert result.id == CHECK_ID and result.status == Status.PASS
     assert result.evidence["resumed_by_restarted_workers"] == 3
     assert result.evidence["histories_replayed"] == 3 and result.evidence["replay_failures"] == 0
@@ -17,7 +17,7 @@ def test_pass_when_all_complete_resume_and_replay():
 
 
 def test_nondeterminism_fails_naming_each_workflow_with_class_and_message():
-    result = restart_replay(nondeterministic(3))
+    result = restart_replay(nondeterministic(3), None, None)
     assert result.status == Status.FAIL
     for i in range(3):
         assert f"wf-{i} (NondeterminismError)" in result.summary
@@ -31,14 +31,14 @@ def test_nondeterminism_fails_naming_each_workflow_with_class_and_message():
 
 def test_a_replay_failure_alone_fails_even_if_the_workflow_completed():
     obs = observations(2, replays=(ReplayOutcome("wf-0", "r", True), ReplayOutcome("wf-1", "r", False, "NondeterminismError", "mismatch")))
-    result = restart_replay(obs)
+    result = restart_replay(obs, None, None)
     assert result.status == Status.FAIL
     assert [p["workflow_id"] for p in result.evidence["problems"]] == ["wf-1"]
 
 
 def test_failed_and_unfinished_workflows_fail_with_the_generic_remediation():
     workflows = (record("wf-0", "FAILED", message="payment exploded"), record("wf-1", "RUNNING"), record("wf-2"))
-    result = restart_replay(observations(3, workflows=workflows))
+    result = restart_replay(observations(3, workflows=workflows), None, None)
     assert result.status == Status.FAIL
     rows = {p["workflow_id"]: p for p in result.evidence["problems"]}
     assert rows["wf-0"]["error_class"] == "WorkflowFailed" and rows["wf-0"]["message"] == "payment exploded"
@@ -48,33 +48,33 @@ def test_failed_and_unfinished_workflows_fail_with_the_generic_remediation():
 
 
 def test_missing_history_is_a_problem_not_a_pass():
-    result = restart_replay(observations(2, workflows=(record("wf-0"),)))
+    result = restart_replay(observations(2, workflows=(record("wf-0"),)), None, None)
     assert result.status == Status.FAIL
     assert result.evidence["problems"][0]["error_class"] == "MissingHistory"
 
 
 def test_unconfirmed_kill_is_no_data_never_pass():
-    assert restart_replay(observations(kills=(kill(confirmed=False),))).status == Status.NO_DATA
-    assert restart_replay(observations(kills=())).status == Status.NO_DATA
+    assert restart_replay(observations(kills=(kill(confirmed=False),)), None, None).status == Status.NO_DATA
+    assert restart_replay(observations(kills=()), None, None).status == Status.NO_DATA
 
 
 def test_nothing_mid_flight_is_no_data():
-    result = restart_replay(observations(running_at_kill=()))
+    result = restart_replay(observations(running_at_kill=()), None, None)
     assert result.status == Status.NO_DATA and "mid-flight" in result.summary
 
 
 def test_restart_that_picked_up_nothing_is_no_data():
     workflows = tuple(record(f"wf-{i}", identities=("w-0-g0",)) for i in range(3))
-    result = restart_replay(observations(3, workflows=workflows))
+    result = restart_replay(observations(3, workflows=workflows), None, None)
     assert result.status == Status.NO_DATA and "restarted worker" in result.summary
 
 
 def test_histories_not_replayed_is_no_data():
-    result = restart_replay(observations(3, replays=()))
+    result = restart_replay(observations(3, replays=()), None, None)
     assert result.status == Status.NO_DATA and "0 of 3 histories" in result.summary
 
 
 def test_summary_lists_at_most_five_workflows():
-    result = restart_replay(nondeterministic(8))
+    result = restart_replay(nondeterministic(8), None, None)
     assert "and 3 more" in result.summary
     assert len(result.evidence["problems"]) == 8

@@ -5,9 +5,9 @@ from __future__ import annotations
 import dataclasses
 
 from harness.checks.heartbeat import cadence_row, longrun_heartbeat
-from harness.config.scenarios import LongrunHeartbeatScenario
 from harness.observe.heartbeats import HOW, NOT_DETECTED, HeartbeatCadence, KilledAttempt, LongrunObservations
 from harness.observe.model import KillRecord
+from harness.scenarios.longrun_heartbeat import LongrunHeartbeatScenario
 from harness.scorecard.model import Status
 
 SCENARIO = LongrunHeartbeatScenario(name="longrun-heartbeat", kind="longrun_heartbeat", detection_timeout=30)
@@ -37,7 +37,7 @@ def observations(*in_flight: KilledAttempt, confirmed: bool = True, cadences=())
 
 
 def test_pass_when_every_long_activity_is_noticed_within_heartbeat_timeout_plus_margin():
-    result = longrun_heartbeat(observations(attempt("wf-0"), attempt("wf-1", detection_s=9.9)), SCENARIO)
+    result = longrun_heartbeat(observations(attempt("wf-0"), attempt("wf-1", detection_s=9.9)), SCENARIO, None)
     assert result.status == Status.PASS and result.remediation == ""
     assert "export_orders x2 in 2.5-9.9s (heartbeat timeout 5s)" in result.summary
     rows = result.evidence["in_flight"]
@@ -45,7 +45,7 @@ def test_pass_when_every_long_activity_is_noticed_within_heartbeat_timeout_plus_
 
 
 def test_fail_when_not_detected_names_type_timeouts_and_missing_heartbeat():
-    result = longrun_heartbeat(observations(attempt("wf-0", **SILENT), attempt("wf-1", **SILENT)), SCENARIO)
+    result = longrun_heartbeat(observations(attempt("wf-0", **SILENT), attempt("wf-1", **SILENT)), SCENARIO, None)
     assert result.status == Status.FAIL
     assert "export_orders (2 of 2 attempts running at the kill" in result.summary
     assert "not detected within detection_timeout (30s)" in result.summary
@@ -57,34 +57,33 @@ def test_fail_when_not_detected_names_type_timeouts_and_missing_heartbeat():
 def test_fail_when_detected_only_by_start_to_close():
     late = attempt(heartbeat_timeout_s=0.0, heartbeats_before_kill=0, server_heartbeat_seen=False, start_to_close_s=20.0,
                    detection_s=19.0, detected_by=HOW["START_TO_CLOSE"])
-    result = longrun_heartbeat(observations(late), SCENARIO)
+    result = longrun_heartbeat(observations(late), SCENARIO, None)
     assert result.status == Status.FAIL and "detected only by its start-to-close timeout after 19.0s" in result.summary
 
 
 def test_fail_when_heartbeat_timeout_fired_later_than_the_limit():
-    result = longrun_heartbeat(observations(attempt(detection_s=10.5)), SCENARIO)
+    result = longrun_heartbeat(observations(attempt(detection_s=10.5)), SCENARIO, None)
     assert result.status == Status.FAIL and "after 10.5s (limit 10s)" in result.summary
 
 
 def test_short_activities_are_not_judged_and_alone_give_no_data():
     short = attempt(long=False, start_to_close_s=5.0, **SILENT)
-    result = longrun_heartbeat(observations(short), SCENARIO)
+    result = longrun_heartbeat(observations(short), SCENARIO, None)
     assert result.status == Status.NO_DATA and "longer than" not in result.summary and "10s" in result.summary
-    assert longrun_heartbeat(observations(short, attempt()), SCENARIO).status == Status.PASS
+    assert longrun_heartbeat(observations(short, attempt()), SCENARIO, None).status == Status.PASS
 
 
 def test_no_data_when_kill_not_confirmed_or_nothing_in_flight():
-    assert longrun_heartbeat(observations(attempt(), confirmed=False), SCENARIO).status == Status.NO_DATA
+    assert longrun_heartbeat(observations(attempt(), confirmed=False), SCENARIO, None).status == Status.NO_DATA
     missing_kill = dataclasses.replace(observations(attempt()), killed_at=None)
-    assert longrun_heartbeat(missing_kill, SCENARIO).status == Status.NO_DATA
-    result = longrun_heartbeat(observations(), SCENARIO)
+    assert longrun_heartbeat(missing_kill, SCENARIO, None).status == Status.NO_DATA
+    result = longrun_heartbeat(observations(), SCENARIO, None)
     assert result.status == Status.NO_DATA and result.evidence["long_in_flight_at_kill"] == 0
 
 
 def test_heartbeat_timeout_far_longer_than_the_interval_warns_with_a_recommendation():
     cadence = HeartbeatCadence("export_orders", 60.0, 40, 1.2)
-    result = longrun_heartbeat(observations(attempt(heartbeat_timeout_s=60.0, detection_s=30.0), cadences=[cadence]),
-                               SCENARIO.model_copy(update={"detection_timeout": 120.0}))
+    result = longrun_heartbeat(observations(attempt(heartbeat_timeout_s=60.0, detection_s=30.0), cadences=[cadence]), SCENARIO.model_copy(update={"detection_timeout": 120.0}), None)
     assert result.status == Status.WARN
     [row] = result.evidence["heartbeat_cadence"]
     assert row["status"] == "WARN" and row["recommended_timeout"] == "4s" and "over 5x the 1.2s" in row["note"]
@@ -93,7 +92,7 @@ def test_heartbeat_timeout_far_longer_than_the_interval_warns_with_a_recommendat
 
 def test_heartbeat_timeout_shorter_than_the_interval_fails():
     cadence = HeartbeatCadence("export_orders", 5.0, 4, 7.5)
-    result = longrun_heartbeat(observations(attempt(), cadences=[cadence]), SCENARIO)
+    result = longrun_heartbeat(observations(attempt(), cadences=[cadence]), SCENARIO, None)
     assert result.status == Status.FAIL and "shorter than the 7.5s between calls" in result.summary
     assert result.evidence["heartbeat_cadence"][0]["recommended_timeout"] == "23s"
 
@@ -112,5 +111,5 @@ def test_cadence_rows_at_the_edges():
 
 def test_fail_when_the_attempt_only_left_the_pending_list():
     closed = attempt(detected_by="activity closed", detection_s=3.0, source="polling: the activity left the pending list")
-    result = longrun_heartbeat(observations(closed), SCENARIO)
+    result = longrun_heartbeat(observations(closed), SCENARIO, None)
     assert result.status == Status.FAIL and "not noticed by a heartbeat timeout (activity closed after 3.0s)" in result.summary

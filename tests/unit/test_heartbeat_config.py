@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import load_plan, load_scenario
-from harness.config.scenarios import LongrunHeartbeatScenario
 from harness.errors import ConfigError
+from harness.planning import load_plan, load_scenario
+from harness.scenarios.longrun_heartbeat import LongrunHeartbeatScenario
 from tests.conftest import REPO, write
 
 

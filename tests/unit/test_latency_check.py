@@ -14,6 +14,7 @@ from harness.config.scenarios import LatencyThresholds
 from harness.observe import activities, histograms
 from harness.observe.figures import peak_rate, percentile, rate, summary_ms
 from harness.observe.model import MetricSample
+from harness.scenarios.schedule_to_start import ScheduleToStartScenario
 from tests.conftest import REPO
 from tests.unit.load_observations import latency_run, load_summary
 
@@ -21,7 +22,7 @@ RETRIED = REPO / "tests" / "fixtures" / "outage" / "charge-retried.json"
 
 
 def test_prompt_tasks_pass_with_exact_percentiles():
-    result = schedule_to_start(latency_run(activity_wait_s=0.1), LatencyThresholds())
+    result = schedule_to_start(latency_run(activity_wait_s=0.1), ScheduleToStartScenario.model_construct(thresholds=LatencyThresholds()), None)
     rows = {r["task"]: r for r in result.evidence["schedule_to_start"]}
     assert result.status.value == "PASS"
     assert rows["workflow"]["count"] == 300 and rows["workflow"]["p99_ms"] == 5.0
@@ -29,7 +30,7 @@ def test_prompt_tasks_pass_with_exact_percentiles():
 
 
 def test_starved_activities_fail_with_a_sizing_recommendation():
-    result = schedule_to_start(latency_run(activity_wait_s=8.0), LatencyThresholds())
+    result = schedule_to_start(latency_run(activity_wait_s=8.0), ScheduleToStartScenario.model_construct(thresholds=LatencyThresholds()), None)
     activity = next(r for r in result.evidence["schedule_to_start"] if r["task"] == "activity")
     assert result.status.value == "FAIL" and "activity tasks waited" in result.summary
     # 6 starts/s x 1 activity each x 0.2 s held x 1.5 headroom = 1.8 -> 2 slots needed; the worker offers 1.
@@ -39,9 +40,9 @@ def test_starved_activities_fail_with_a_sizing_recommendation():
 
 def test_no_tasks_is_no_data_and_unreached_rate_is_no_data():
     empty = latency_run(0.0, latencies=())
-    assert schedule_to_start(empty, LatencyThresholds()).status.value == "NO_DATA"
+    assert schedule_to_start(empty, ScheduleToStartScenario.model_construct(thresholds=LatencyThresholds()), None).status.value == "NO_DATA"
     slow_load = latency_run(0.0, load=load_summary(6.0, 100, achieved_rate=2.0))
-    result = schedule_to_start(slow_load, LatencyThresholds())
+    result = schedule_to_start(slow_load, ScheduleToStartScenario.model_construct(thresholds=LatencyThresholds()), None)
     assert result.status.value == "NO_DATA" and "--locust-workers" in result.remediation
 
 
@@ -60,7 +61,7 @@ def test_sdk_histogram_in_ms_is_detected_and_cross_checked():
     view = histograms.delta(samples, "temporal_activity_schedule_to_start_latency", "before", "after")
     assert view.unit == "ms" and view.count == 100
     assert histograms.quantile_bounds(view, 0.99) == (0.1, 0.5)
-    result = schedule_to_start(latency_run(0.2, metrics=latency_run(0.2).metrics + samples), LatencyThresholds())
+    result = schedule_to_start(latency_run(0.2, metrics=latency_run(0.2).metrics + samples), ScheduleToStartScenario.model_construct(thresholds=LatencyThresholds()), None)
     activity = next(r for r in result.evidence["schedule_to_start"] if r["task"] == "activity")
     assert activity["sdk_unit"] == "ms" and activity["sdk_p99_between_ms"] == [100.0, 500.0] and activity["agrees_with_history"]
 
@@ -70,7 +71,7 @@ def test_sdk_histogram_in_seconds_with_suffix_and_disagreement_is_reported():
     samples = histogram_samples("temporal_activity_schedule_to_start_latency_seconds", bounds, [0] * 4, [100, 100, 100, 100])
     view = histograms.delta(samples, "temporal_activity_schedule_to_start_latency", "before", "after")
     assert view.unit == "s" and view.name.endswith("_seconds")
-    result = schedule_to_start(latency_run(2.0, metrics=latency_run(2.0).metrics + samples), LatencyThresholds(activity_task_p99=10))
+    result = schedule_to_start(latency_run(2.0, metrics=latency_run(2.0).metrics + samples), ScheduleToStartScenario.model_construct(thresholds=LatencyThresholds(activity_task_p99=10)), None)
     assert "disagree" in result.evidence["metrics_disagree"]
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import load_plan, load_scenario
 from harness.config.scenarios import ActivityFaultSpec, NetworkFaultSpec, resolve_rate
 from harness.errors import ConfigError
 from harness.faults.control import activity_fault_of, toxic_of
+from harness.planning import load_plan, load_scenario
 from harness.scenarios.schedule_to_start import stages_of
 from tests.conftest import write
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from pathlib import Path
 
@@ -12,9 +13,11 @@ from click.testing import CliRunner
 
 from harness import profiles, runner, server
 from harness.cli import main
-from harness.config.loader import json_schemas, load_plan, validate
-from harness.config.models import SCENARIO_KINDS, ReadinessConfig
+from harness.config.loader import validate
+from harness.config.models import ReadinessConfig
 from harness.errors import ConfigError
+from harness.planning import json_schemas, load_plan
+from harness.scenarios.registry import KINDS
 from tests.conftest import REPO, relocated, write
 
 SECRET = f"sk-unit-{uuid.uuid4().hex}"
@@ -34,9 +37,10 @@ def write_config(tmp_path: Path, profiles_data: dict) -> Path:
     return write(tmp_path / "readiness.yaml", yaml.safe_dump({**relocated(REPO / "readiness.yaml"), "profiles": profiles_data}))
 
 
-def test_every_scenario_kind_is_classified_for_protected_profiles():
-    assert set(profiles.SCENARIO_EFFECTS) == set(SCENARIO_KINDS) == set(runner.SCENARIO_KINDS)
-    assert all(effect.strip() for effect in profiles.SCENARIO_EFFECTS.values())
+def test_every_scenario_kind_says_what_it_does_to_a_protected_profile():
+    assert KINDS.names and all(kind.effect.strip() for kind in KINDS)
+    with pytest.raises(ValueError, match="what it does to the environment"):
+        dataclasses.replace(KINDS["worker_restart"], effect=" ")
 
 
 @pytest.mark.parametrize(
@@ -167,19 +171,17 @@ def test_repr_shows_references_never_secrets(monkeypatch):
         assert SECRET not in text and "api_key=env:KEY" in text and "ca_cert=env:KEY" in text
 
 
-def test_protected_profile_refuses_scenarios_naming_them_and_the_read_only_commands():
+def test_protected_profile_refuses_scenarios_naming_them_and_the_read_only_commands(tmp_path):
     plan = load_plan(REPO / "readiness.yaml", ["worker-restart", "retry-outage"])
     production = profiles.Profile("production", address="p:7233", protected=True)
     with pytest.raises(ConfigError) as caught:
-        profiles.refuse_if_protected(production, plan.scenarios)
+        runner.preflight(plan, runner.RunOptions(out_dir=tmp_path / "out", profile=production))
     message = str(caught.value)
     assert "profile 'production' is protected" in message and "worker-restart (starts workflows and kills every worker" in message
     assert "retry-outage (takes a dependency down and generates load)" in message
     assert all(command in message for command in ("readiness replay --from-cluster", "readiness watch", "readiness parity"))
-    profiles.refuse_if_protected(profiles.Profile("staging", address="s:7233"), plan.scenarios)
-    unclassified = plan.scenarios[0].model_copy(update={"kind": "something_new"})
-    with pytest.raises(ConfigError, match=r"worker-restart \(not classified, so refused\)"):
-        profiles.refuse_if_protected(production, [unclassified])
+    assert not (tmp_path / "out").exists()
+    profiles.refuse_if_protected(profiles.Profile("staging", address="s:7233"), [(s.name, "kills workers") for s in plan.scenarios])
 
 
 def test_connect_needs_a_profile_with_an_address():

@@ -5,10 +5,11 @@ from __future__ import annotations
 import dataclasses
 
 from harness.checks.retry import non_retryable, retry_outage, retry_policy
-from harness.config.models import RetryRules
+from harness.config.models import ReadinessConfig, RetryRules
 from harness.config.scenarios import OutageThresholds
 from harness.observe.activities import RetryPolicyView
 from harness.observe.model import NonRetryableCase, NonRetryableObservations, WorkflowRecord
+from harness.scenarios.retry_outage import RetryOutageScenario
 from harness.scorecard.model import Status
 from tests.unit.load_observations import DEFAULT, FAULT_END, GOOD, outage, simulated
 
@@ -16,7 +17,7 @@ RULES = RetryRules(business_errors=["PaymentDeclined"])
 
 
 def test_policy_passes_bounded_backing_off_policy_with_business_errors():
-    result = retry_policy(outage(GOOD), RULES)
+    result = retry_policy(outage(GOOD), None, ReadinessConfig.model_construct(retry=RULES))
     assert result.status == Status.PASS
     [row] = result.evidence["policies"]
     assert row["activity_type"] == "charge_payment" and row["max_attempts"] == 8 and row["problems"] == "ok"
@@ -26,7 +27,7 @@ def test_policy_passes_bounded_backing_off_policy_with_business_errors():
 def test_policy_fails_default_policy_on_unbounded_attempts_and_missing_business_errors():
     obs = outage(DEFAULT)
     obs = dataclasses.replace(obs, activities=tuple(dataclasses.replace(a, schedule_to_close_s=0.0) for a in obs.activities))
-    result = retry_policy(obs, RULES)
+    result = retry_policy(obs, None, ReadinessConfig.model_construct(retry=RULES))
     assert result.status == Status.FAIL
     problems = result.evidence["policies"][0]["problems"]
     assert "unlimited attempts and no schedule-to-close" in problems and "no non-retryable error types" in problems
@@ -37,7 +38,7 @@ def test_policy_fails_default_policy_on_unbounded_attempts_and_missing_business_
 def test_policy_flags_low_backoff_and_long_activity_without_heartbeat():
     flat = RetryPolicyView(1.0, 1.0, 1.0, 5, ("PaymentDeclined",))
     record = dataclasses.replace(simulated(0, 1000.0, flat), start_to_close_s=600.0)
-    result = retry_policy(outage(GOOD, activities=(record,)), RULES)
+    result = retry_policy(outage(GOOD, activities=(record,)), None, ReadinessConfig.model_construct(retry=RULES))
     problems = result.evidence["policies"][0]["problems"]
     assert result.status == Status.FAIL
     assert "backoff coefficient 1 is below 2" in problems and "start-to-close 600s without a heartbeat timeout" in problems
@@ -45,17 +46,17 @@ def test_policy_flags_low_backoff_and_long_activity_without_heartbeat():
 
 def test_policy_rows_split_one_type_called_with_two_policies():
     records = (simulated(0, 1000.0, GOOD), simulated(1, 1001.0, DEFAULT, schedule_to_close=0.0))
-    result = retry_policy(outage(GOOD, activities=records), RULES)
+    result = retry_policy(outage(GOOD, activities=records), None, ReadinessConfig.model_construct(retry=RULES))
     assert [r["max_attempts"] for r in result.evidence["policies"]] == [8, "unlimited"]
     assert result.status == Status.FAIL and "1 of 2" in result.summary
 
 
 def test_policy_without_activities_is_no_data():
-    assert retry_policy(outage(GOOD, activities=()), RULES).status == Status.NO_DATA
+    assert retry_policy(outage(GOOD, activities=()), None, ReadinessConfig.model_construct(retry=RULES)).status == Status.NO_DATA
 
 
 def test_outage_good_policy_passes_with_measured_figures():
-    result = retry_outage(outage(GOOD), OutageThresholds())
+    result = retry_outage(outage(GOOD), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None)
     ev = result.evidence
     assert result.status == Status.PASS, result.summary
     assert ev["attempts_per_s_before"] == 2.0 and ev["storm_factor"] <= 3.5
@@ -64,20 +65,20 @@ def test_outage_good_policy_passes_with_measured_figures():
 
 
 def test_outage_default_policy_storms():
-    result = retry_outage(outage(DEFAULT), OutageThresholds())
+    result = retry_outage(outage(DEFAULT), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None)
     assert result.status == Status.FAIL
     assert result.evidence["storm_factor"] > 4 and "normal rate (limit 4x)" in result.summary
     assert "backoff_coefficient" in result.remediation
 
 
 def test_outage_unconfirmed_fault_is_no_data_never_pass():
-    result = retry_outage(outage(GOOD, confirmed=False), OutageThresholds())
+    result = retry_outage(outage(GOOD, confirmed=False), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None)
     assert result.status == Status.NO_DATA and "not seen to take effect" in result.summary
 
 
 def test_outage_that_reached_no_activity_is_no_data():
     untouched = tuple(dataclasses.replace(a, attempts=1, last_started_at=a.scheduled_at) for a in outage(GOOD).activities)
-    assert retry_outage(outage(GOOD, activities=untouched), OutageThresholds()).status == Status.NO_DATA
+    assert retry_outage(outage(GOOD, activities=untouched), RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None).status == Status.NO_DATA
 
 
 def test_outage_fails_on_failed_workflows_and_activities_never_completed():
@@ -85,14 +86,14 @@ def test_outage_fails_on_failed_workflows_and_activities_never_completed():
     stuck = dataclasses.replace(obs.activities[25], closed_at=None, outcome="open")
     failed = WorkflowRecord("wf-25", "run", "OrderWorkflow", "FAILED", 30, ("w",), failure_message="activity failed")
     obs = dataclasses.replace(obs, activities=obs.activities[:25] + (stuck,) + obs.activities[26:], workflows=obs.workflows + (failed,))
-    result = retry_outage(obs, OutageThresholds())
+    result = retry_outage(obs, RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None)
     assert result.status == Status.FAIL
     assert "1 workflows failed" in result.summary and "never completed" in result.summary
     assert result.evidence["failed_workflows"][0]["workflow_id"] == "wf-25"
 
 
 def test_outage_drain_threshold():
-    result = retry_outage(outage(GOOD), OutageThresholds(max_drain=1.0))
+    result = retry_outage(outage(GOOD), RetryOutageScenario.model_construct(thresholds=OutageThresholds(max_drain=1.0)), None)
     assert result.status == Status.FAIL and "recovery took" in result.summary
     assert result.evidence["drain_after_restore_s"] > 1.0
 
@@ -101,7 +102,7 @@ def test_outage_without_baseline_attempts_is_no_data():
     obs = outage(GOOD)
     late = tuple(a for a in obs.activities if a.scheduled_at >= obs.fault.started_at)
     obs = dataclasses.replace(obs, activities=late)
-    assert retry_outage(obs, OutageThresholds()).status == Status.NO_DATA
+    assert retry_outage(obs, RetryOutageScenario.model_construct(thresholds=OutageThresholds()), None).status == Status.NO_DATA
 
 
 def case(attempts: int, outcome: str = "failed") -> NonRetryableCase:
@@ -109,12 +110,12 @@ def case(attempts: int, outcome: str = "failed") -> NonRetryableCase:
 
 
 def test_non_retryable_pass_fail_and_no_data():
-    passing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1), case(1)), injections=2))
+    passing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1), case(1)), injections=2), None, None)
     assert passing.status == Status.PASS and "attempt 1" in passing.summary
-    failing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1), case(3, "retrying")), injections=4))
+    failing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1), case(3, "retrying")), injections=4), None, None)
     assert failing.status == Status.FAIL and "PaymentDeclined" in failing.summary and "up to 3 attempts" in failing.summary
     assert "non_retryable_error_types" in failing.remediation
-    silent = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(0, "not scheduled"),), injections=0))
+    silent = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(0, "not scheduled"),), injections=0), None, None)
     assert silent.status == Status.NO_DATA
 
 

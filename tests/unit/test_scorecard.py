@@ -6,7 +6,7 @@ from xml.etree import ElementTree as ET
 
 import pytest
 
-from harness.checks import restart_replay
+from harness.checks.determinism import restart_replay
 from harness.scorecard import EXIT_CODES, Scorecard, Status, Verdict, decide
 from harness.scorecard.model import SCHEMA_VERSION, CheckResult, RunInfo, ScenarioSummary, TargetInfo
 from harness.scorecard.render import to_json, to_junit, to_markdown, write_reports
@@ -61,13 +61,13 @@ def card(checks: list[CheckResult]) -> Scorecard:
 
 
 def test_json_round_trips_with_schema_version():
-    original = card([restart_replay(nondeterministic(2))])
+    original = card([restart_replay(nondeterministic(2), None, None)])
     again = Scorecard.model_validate_json(to_json(original))
     assert again == original and again.schema_version == SCHEMA_VERSION and again.verdict == Verdict.NO_GO
 
 
 def test_markdown_shows_verdict_evidence_tables_and_fix():
-    text = to_markdown(card([restart_replay(nondeterministic(2))]))
+    text = to_markdown(card([restart_replay(nondeterministic(2), None, None)]))
     assert "## Verdict: **NO-GO**" in text
     assert "| `determinism.restart_replay` | worker-restart | ❌ FAIL |" in text
     assert "| workflow_id | status | error_class | message | history |" in text
@@ -78,7 +78,7 @@ def test_markdown_shows_verdict_evidence_tables_and_fix():
 
 
 def test_junit_has_one_case_per_check_with_failure_and_error():
-    checks = [restart_replay(nondeterministic(1)), restart_replay(observations(2)), check(Status.NO_DATA, "n.d"), check(Status.SKIPPED, "s.k")]
+    checks = [restart_replay(nondeterministic(1), None, None), restart_replay(observations(2), None, None), check(Status.NO_DATA, "n.d"), check(Status.SKIPPED, "s.k")]
     root = ET.fromstring(to_junit(card(checks)))
     suite = root.find("testsuite")
     assert suite.get("tests") == "4" and suite.get("failures") == "1" and suite.get("errors") == "1" and suite.get("skipped") == "1"
@@ -89,7 +89,7 @@ def test_junit_has_one_case_per_check_with_failure_and_error():
 
 
 def test_write_reports_writes_the_four_formats(tmp_path):
-    paths = write_reports(card([restart_replay(observations(2))]), tmp_path)
+    paths = write_reports(card([restart_replay(observations(2), None, None)]), tmp_path)
     assert sorted(p.name for p in paths.values()) == ["junit.xml", "scorecard.html", "scorecard.json", "scorecard.md"]
     assert Scorecard.model_validate_json((tmp_path / "scorecard.json").read_text()).verdict == Verdict.GO
     assert not list(tmp_path.glob(".*.tmp"))

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import load_scenario
 from harness.config.scenarios import MessageSpec
 from harness.errors import ConfigError
+from harness.planning import load_scenario
 from harness.scenarios.signals_concurrent import bursts
 from tests.conftest import REPO, write
 

@@ -9,6 +9,7 @@ from harness.checks.time_skip import longrun_time_skip
 from harness.config.scenarios import TimeSkipExpect
 from harness.observe.model import KillRecord, ReplayOutcome, TaskFailure, WorkflowRecord
 from harness.observe.time_skip import BUSY, CLOSED, IDLE, STUCK, RestartRecord, TimelineRecord, TimeSkipObservations, WorkflowEnd, progress
+from harness.scenarios.time_skip import TimeSkipScenario
 from harness.scorecard.model import Status
 
 DAY = 86400.0
@@ -88,7 +89,7 @@ def observations(n: int = 3, **overrides) -> TimeSkipObservations:
 
 
 def test_passes_when_every_workflow_ends_as_expected_after_the_restart_and_replays():
-    check = longrun_time_skip(observations(), EXPECT)
+    check = longrun_time_skip(observations(), TimeSkipScenario.model_construct(expect=EXPECT), None)
     assert check.status == Status.PASS and "35.0 days of workflow time in 2s" in check.summary and not check.remediation
     evidence = check.evidence
     assert (evidence["workflow_days"], evidence["wall_seconds"], evidence["workflow_days_per_wall_minute"]) == (35.0, 2.0, 1050.0)
@@ -100,7 +101,7 @@ def test_replay_failure_fails_with_a_row_naming_the_nondeterminism_and_the_histo
     replays = (ReplayOutcome("sub-0", "run-sub-0", False, "NondeterminismError", NDE, kind="nondeterminism"),) + tuple(
         ReplayOutcome(f"sub-{i}", f"run-sub-{i}", True) for i in (1, 2)
     )
-    check = longrun_time_skip(observations(replays=replays), EXPECT)
+    check = longrun_time_skip(observations(replays=replays), TimeSkipScenario.model_construct(expect=EXPECT), None)
     assert check.status == Status.FAIL and "1 of 3 workflows" in check.summary and "sub-0 (nondeterminism)" in check.summary
     assert "process memory" in check.remediation
     [row] = check.evidence["problems"]
@@ -115,7 +116,7 @@ def test_a_stuck_workflow_names_its_task_failure_and_the_others_why_they_stopped
     ends = (end("sub-0", "RUNNING", STUCK, errors=("query state not sent: the workflow was stuck",)),
             end("sub-1", "RUNNING", IDLE, queries={"state": {}}), end("sub-2"))
     workflows = (record("sub-0", "RUNNING", failures=(failure,)), record("sub-1", "RUNNING"), record("sub-2"))
-    check = longrun_time_skip(observations(ends=ends, workflows=workflows), EXPECT)
+    check = longrun_time_skip(observations(ends=ends, workflows=workflows), TimeSkipScenario.model_construct(expect=EXPECT), None)
     assert check.status == Status.FAIL and "sub-0 (nondeterminism), sub-1 (RUNNING)" in check.summary
     assert "First error: NON_DETERMINISTIC_ERROR: [TMPRL1100]" in check.summary and "process memory" in check.remediation
     stuck, stopped = check.evidence["problems"]
@@ -130,7 +131,7 @@ def test_invariants_queries_and_callable_violations_are_named_per_workflow():
         end("sub-1", queries={}, errors=("query state failed: timeout", "check: charged twice")),
         end("sub-2"),
     )
-    check = longrun_time_skip(observations(ends=ends), EXPECT)
+    check = longrun_time_skip(observations(ends=ends), TimeSkipScenario.model_construct(expect=EXPECT), None)
     assert check.status == Status.FAIL and "2 of 3 workflows" in check.summary and "sub-0 (COMPLETED)" in check.summary
     first, second = check.evidence["problems"]
     assert first["failed"] == "invariant failed: result.renewals == 5" and "replay_error" not in first
@@ -141,20 +142,20 @@ def test_invariants_queries_and_callable_violations_are_named_per_workflow():
 def test_a_different_expected_status_is_honoured():
     failed = tuple(end(f"sub-{i}", "FAILED", result=None, queries={"state": RESULT}) for i in range(3))
     expect = TimeSkipExpect(status="FAILED", invariants=["workflow_status == 'FAILED'"])
-    assert longrun_time_skip(observations(ends=failed), expect).status == Status.PASS
-    assert longrun_time_skip(observations(), expect).status == Status.FAIL
+    assert longrun_time_skip(observations(ends=failed), TimeSkipScenario.model_construct(expect=expect), None).status == Status.PASS
+    assert longrun_time_skip(observations(), TimeSkipScenario.model_construct(expect=expect), None).status == Status.FAIL
 
 
 def test_no_data_when_the_restart_was_not_confirmed_hit_nothing_or_was_not_resumed():
     unconfirmed = observations(restarts=(RestartRecord((kill(False),), ("sub-0",), ("w-0-g1",), 10 * DAY),))
-    assert longrun_time_skip(unconfirmed, EXPECT).status == Status.NO_DATA
-    assert longrun_time_skip(observations(restarts=()), EXPECT).status == Status.NO_DATA
+    assert longrun_time_skip(unconfirmed, TimeSkipScenario.model_construct(expect=EXPECT), None).status == Status.NO_DATA
+    assert longrun_time_skip(observations(restarts=()), TimeSkipScenario.model_construct(expect=EXPECT), None).status == Status.NO_DATA
     after_the_end = observations(restarts=(RestartRecord((kill(),), (), ("w-0-g1",), 40 * DAY),))
-    assert "No workflow was still waiting" in longrun_time_skip(after_the_end, EXPECT).summary
+    assert "No workflow was still waiting" in longrun_time_skip(after_the_end, TimeSkipScenario.model_construct(expect=EXPECT), None).summary
     not_resumed = observations(workflows=tuple(record(f"sub-{i}", identities=("w-0-g0",)) for i in range(3)))
-    assert "restarted worker" in longrun_time_skip(not_resumed, EXPECT).summary
+    assert "restarted worker" in longrun_time_skip(not_resumed, TimeSkipScenario.model_construct(expect=EXPECT), None).summary
     unreplayed = observations(replays=())
-    assert longrun_time_skip(unreplayed, EXPECT).status == Status.NO_DATA
+    assert longrun_time_skip(unreplayed, TimeSkipScenario.model_construct(expect=EXPECT), None).status == Status.NO_DATA
     nothing = observations(0, restarts=())
-    check = longrun_time_skip(nothing, EXPECT)
+    check = longrun_time_skip(nothing, TimeSkipScenario.model_construct(expect=EXPECT), None)
     assert check.status == Status.NO_DATA and "No workflow was started" in check.summary

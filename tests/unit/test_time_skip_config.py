@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from harness.config import load_scenario
 from harness.config.scenarios import parse_long_duration
 from harness.errors import ConfigError
+from harness.planning import load_scenario
 from tests.conftest import REPO, write
 
 BASE = "name: s\nkind: time_skip\n"

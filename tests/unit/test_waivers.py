@@ -20,18 +20,19 @@ from harness.checks.signals import signals_concurrent
 from harness.cli import main
 from harness.cli.common import console
 from harness.cli.run import print_waivers
-from harness.config import load_plan, validate_file
-from harness.config.models import AlertsConfig, RetryRules
+from harness.config.models import AlertsConfig, ReadinessConfig, RetryRules
 from harness.config.scenarios import OutageThresholds
+from harness.config.waivers import Waiver, load_waivers
 from harness.errors import ConfigError
 from harness.observe.messages import Violation
 from harness.observe.model import NonRetryableCase, NonRetryableObservations, WorkflowRecord
-from harness.runner import known_check_ids
+from harness.planning import load_plan, validate_file
+from harness.scenarios.registry import KINDS
+from harness.scenarios.retry_outage import RetryOutageScenario
 from harness.scorecard import EXIT_CODES, Status, Verdict, decide
-from harness.scorecard.model import CheckResult
+from harness.scorecard.model import CheckResult, subjects
 from harness.scorecard.render import to_junit, to_markdown
-from harness.scorecard.waiver_file import Waiver, load_waivers
-from harness.scorecard.waivers import apply_waivers, subjects, unused_waivers, waiver_note, why_unused
+from harness.scorecard.waivers import apply_waivers, unused_waivers, waiver_note, why_unused
 from tests.conftest import REPO, write
 from tests.unit import test_alert_checks as alerts_fixtures
 from tests.unit import test_heartbeat_check as heartbeat_fixtures
@@ -42,7 +43,7 @@ from tests.unit.test_scorecard import DONE
 from tests.unit.test_scorecard import card as scorecard_of
 
 TODAY = date(2026, 6, 1)
-KNOWN = known_check_ids()
+KNOWN = KINDS.known_check_ids()
 VALID = """\
 version: 1
 waivers:
@@ -296,44 +297,44 @@ def test_subjects_helper_sorts_prefixes_and_dedupes():
 def test_retry_policy_names_the_activity_types_with_unsafe_policies():
     obs = outage(DEFAULT)
     obs = dataclasses.replace(obs, activities=tuple(dataclasses.replace(a, schedule_to_close_s=0.0) for a in obs.activities))
-    result = retry_policy(obs, RetryRules(business_errors=["PaymentDeclined"]))
+    result = retry_policy(obs, None, ReadinessConfig.model_construct(retry=RetryRules(business_errors=["PaymentDeclined"])))
     assert result.status == Status.FAIL and result.subjects == ["activity_type:charge_payment"]
 
 
 def test_retry_outage_names_the_faulted_activity_types():
-    result = retry_outage(outage(DEFAULT), OutageThresholds(max_storm_factor=1.0))
+    result = retry_outage(outage(DEFAULT), RetryOutageScenario.model_construct(thresholds=OutageThresholds(max_storm_factor=1.0)), None)
     assert result.status == Status.FAIL and result.subjects == ["activity_type:charge_payment"]
 
 
 def test_non_retryable_names_its_activity_only_on_fail():
     case = lambda attempts: NonRetryableCase("PaymentDeclined", f"wf-{attempts}", attempts, "failed", "x", None)  # noqa: E731
-    failing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1), case(3)), injections=4))
-    passing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1),), injections=1))
+    failing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1), case(3)), injections=4), None, None)
+    passing = non_retryable(NonRetryableObservations("nr", "charge_payment", (case(1),), injections=1), None, None)
     assert failing.subjects == ["activity_type:charge_payment"] and passing.subjects == []
 
 
 def test_heartbeat_names_the_activity_types_noticed_late_or_timing_out():
     late = heartbeat_fixtures.attempt("wf-0", **heartbeat_fixtures.SILENT)
     ok = heartbeat_fixtures.attempt("wf-1", activity_type="sync_ledger")
-    result = longrun_heartbeat(heartbeat_fixtures.observations(late, ok), heartbeat_fixtures.SCENARIO)
+    result = longrun_heartbeat(heartbeat_fixtures.observations(late, ok), heartbeat_fixtures.SCENARIO, None)
     assert result.status == Status.FAIL and result.subjects == ["activity_type:export_orders"]
-    assert longrun_heartbeat(heartbeat_fixtures.observations(ok), heartbeat_fixtures.SCENARIO).subjects == []
+    assert longrun_heartbeat(heartbeat_fixtures.observations(ok), heartbeat_fixtures.SCENARIO, None).subjects == []
 
 
 def test_signals_names_the_workflow_types_whose_invariants_broke_or_signals_were_lost():
     bad = signals_fixtures.run(index=1, violations=(Violation("decisions == 1", "decisions=2"),))
     good = signals_fixtures.run(index=0)
     records = tuple(WorkflowRecord(r.workflow_id, "run", t, "COMPLETED", 9, ("w",)) for r, t in ((bad, "ApprovalWorkflow"), (good, "OtherWorkflow")))
-    result = signals_concurrent(signals_fixtures.observe(good, bad, workflows=records))
+    result = signals_concurrent(signals_fixtures.observe(good, bad, workflows=records), None, None)
     assert result.status == Status.FAIL and result.subjects == ["workflow_type:ApprovalWorkflow"]
-    assert signals_concurrent(signals_fixtures.observe(good, bad)).subjects == []  # no history: the type is unknown
+    assert signals_concurrent(signals_fixtures.observe(good, bad), None, None).subjects == []  # no history: the type is unknown
 
 
 def test_restart_replay_names_the_types_of_workflows_that_did_not_survive():
-    assert restart_replay(nondeterministic(2)).subjects == ["workflow_type:OrderWorkflow"]
-    assert restart_replay(observations(2)).subjects == []
+    assert restart_replay(nondeterministic(2), None, None).subjects == ["workflow_type:OrderWorkflow"]
+    assert restart_replay(observations(2), None, None).subjects == []
     lost = nondeterministic(2)
-    assert restart_replay(dataclasses.replace(lost, workflows=lost.workflows[:1])).subjects == []  # one history missing
+    assert restart_replay(dataclasses.replace(lost, workflows=lost.workflows[:1]), None, None).subjects == []  # one history missing
 
 
 def test_alerts_static_names_uncovered_types_only_when_that_is_the_whole_failure():
@@ -363,7 +364,7 @@ STALE_WAIVER = waiver("retry.outage", ticket="OLD-1")
 def waived_card(today: date = TODAY):
     """A nondeterministic restart waived for its workflow type, alerts.static waived whole, and a waiver for a check that passed."""
     waivers = [REPLAY_WAIVER, STATIC_WAIVER, STALE_WAIVER]
-    checks = apply_waivers([restart_replay(nondeterministic(1)), failed("alerts.static"), passed("retry.outage")], waivers, today)
+    checks = apply_waivers([restart_replay(nondeterministic(1), None, None), failed("alerts.static"), passed("retry.outage")], waivers, today)
     return scorecard_of(checks).model_copy(update={"unused_waivers": unused_waivers(checks, waivers, today)})
 
 

@@ -9,7 +9,7 @@ import pytest
 from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowHistory
 
-from harness.checks import retry_policy
+from harness.checks.retry import retry_policy
 from harness.checks.watch import failure_rate, latency, stuck
 from harness.config.loader import validate
 from harness.config.models import ReadinessConfig, RetryRules, WatchThresholds
@@ -18,7 +18,7 @@ from harness.observe.activities import ActivityRecord
 from harness.observe.model import WorkflowRecord
 from harness.scorecard.model import Status
 from harness.watch.model import StuckWorkflow, VisibleRun, WatchObservations
-from harness.watch.run import WatchPlan, judge, policy_audit
+from harness.watcher import WatchPlan, judge, policy_audit
 from harness.watch.stats import choose_sample, duration_text, failing_task, scorecard_types, type_counts
 from tests.unit.load_observations import DEFAULT, GOOD
 from tests.unit.test_observe import event, started
@@ -207,9 +207,9 @@ def activity(policy, schedule_to_close: float) -> ActivityRecord:
 
 def test_retry_policy_audit_reads_the_sampled_activities():
     rules = RetryRules(business_errors=["PaymentDeclined"])
-    good = retry_policy(window(*orders(1), activities=(activity(GOOD, 300.0),)), rules)  # type: ignore[arg-type]
+    good = retry_policy(window(*orders(1), activities=(activity(GOOD, 300.0),)), None, ReadinessConfig.model_construct(retry=rules))  # type: ignore[arg-type]
     assert good.status == Status.PASS and good.scenario == "watch"
-    bad = retry_policy(dataclasses.replace(window(*orders(1)), activities=(activity(DEFAULT, 0.0),)), rules)  # type: ignore[arg-type]
+    bad = retry_policy(dataclasses.replace(window(*orders(1)), activities=(activity(DEFAULT, 0.0),)), None, ReadinessConfig.model_construct(retry=rules))  # type: ignore[arg-type]
     assert bad.status == Status.FAIL and "unlimited attempts" in bad.evidence["policies"][0]["problems"]
 
 

@@ -4,41 +4,37 @@ scorecard. The CLI prints it and writes the reports."""
 from __future__ import annotations
 
 import asyncio
-import platform
-import shutil
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from importlib.metadata import version
 from pathlib import Path
 
 from temporalio.client import Client, WorkflowHistory
 
-import harness
 from harness.alerts import promtool
 from harness.alerts.observe import AlertObservations
 from harness.alerts.rules import RuleSet
-from harness.checks import alert_rules, retry_policy
+from harness.checks import alert_rules
 from harness.checks import watch as watch_checks
-from harness.config.loader import load_alert_rules, load_config, load_waivers_file, waivers_file_of
+from harness.checks.retry import retry_policy
+from harness.config.loader import load_alert_rules, load_config, waivers_file_of
 from harness.config.models import ReadinessConfig
+from harness.config.waivers import Waiver
 from harness.errors import ConfigError
 from harness.history import record as history_record
 from harness.journal import now_iso
 from harness.observe.definitions import definitions
-from harness.runner import ensure_writable, git_commit
-from harness.scorecard.model import CheckResult, RunInfo, Scorecard, Status, TargetInfo
+from harness.planning import load_waivers_file
+from harness.run_info import run_info
+from harness.scorecard.model import CheckResult, Scorecard, Status, TargetInfo
 from harness.scorecard.verdict import EXIT_CODES, decide
-from harness.scorecard.waiver_file import Waiver
 from harness.scorecard.waivers import apply_waivers, unused_waivers
 from harness.server import server_version
 from harness.watch.collect import collect
 from harness.watch.model import WatchObservations
 from harness.watch.stats import scorecard_types, window_counts
-
-REPORT_FILES = ("scorecard.json", "scorecard.md", "junit.xml", "scorecard.html")
 
 
 @dataclass(frozen=True)
@@ -77,15 +73,6 @@ def load(config_path: Path) -> WatchPlan:
     )
 
 
-def prepare_out_dir(out_dir: Path) -> None:
-    """Check the report folder is writable before the cluster is read, and clear the previous watch's reports so
-    a failed watch is never mistaken for an earlier verdict."""
-    ensure_writable(out_dir)
-    for name in REPORT_FILES:
-        (out_dir / name).unlink(missing_ok=True)
-    shutil.rmtree(out_dir / "histories", ignore_errors=True)
-
-
 async def alert_observations(plan: WatchPlan, workflow_types: tuple[str, ...]) -> AlertObservations | None:
     """The alert rules as the lint reads them. Nothing is scraped by watch, so `exported` is empty and the lint says
     the metric naming was not checked instead of guessing it."""
@@ -104,7 +91,7 @@ def policy_audit(obs: WatchObservations, plan: WatchPlan) -> CheckResult:
     """retry.policy over the activities of the sampled histories (WatchObservations carries what it reads: `scenario`
     and `activities`). When workflows ran but no sampled history scheduled an activity there is nothing to audit:
     SKIPPED, so an app without activities is not INCONCLUSIVE on every watch."""
-    result = retry_policy(obs, plan.config.retry)  # type: ignore[arg-type]
+    result = retry_policy(obs, None, plan.config)  # type: ignore[arg-type]
     if result.status != Status.NO_DATA or not obs.runs:
         return result
     why = ("--sample 0: no history was fetched, so no retry policy was read" if obs.sample_per_type == 0
@@ -138,11 +125,9 @@ async def watch(
     judged = {c.id for c in checks}
     card = Scorecard(
         verdict=verdict, exit_code=EXIT_CODES[verdict], verdict_reason=reason,
-        run=RunInfo(
-            id=uuid.uuid4().hex[:8], command="watch", profile=options.profile, started_at=started_at, finished_at=now_iso(),
-            duration_s=round(time.monotonic() - started, 2), config_file=str(plan.config_path), app_name=plan.config.app.name,
-            app_git_commit=git_commit(plan.app_path), harness_version=harness.__version__, sdk_version=version("temporalio"),
-            python_version=platform.python_version(),
+        run=run_info(
+            run_id=uuid.uuid4().hex[:8], command="watch", profile=options.profile, started_at=started_at, started=started,
+            config_file=plan.config_path, app_name=plan.config.app.name, app_path=plan.app_path,
             target=TargetInfo(kind="existing", address=address, namespace=obs.namespace, server_version=await server_version(client)),
         ),
         scenarios=[], checks=checks, workflow_types=scorecard_types(obs),

@@ -25,7 +25,6 @@ from pydantic import BeforeValidator, Field, WithJsonSchema
 from harness.config.loader import read_yaml, validate
 from harness.config.types import Strict
 from harness.errors import ConfigError
-from harness.scorecard.model import WaiverRef
 
 SCOPE_KINDS = ("workflow_type", "activity_type")
 _SCOPE = re.compile(rf"^({'|'.join(SCOPE_KINDS)}):(\S(?:.*\S)?)$")
@@ -70,13 +69,6 @@ class Waiver(Strict):
     owner: Text = Field(description="Team or person who answers for it.")
     ticket: Text = Field(description="The ticket that tracks the fix.")
     expires: IsoDate = Field(description="ISO date; on and after that day the waiver no longer covers the failure.")
-
-    def ref(self, today: date) -> WaiverRef:
-        """The waiver as the scorecard records it, judged on `today`."""
-        return WaiverRef(
-            check=self.check, scope=self.scope, reason=self.reason, owner=self.owner, ticket=self.ticket,
-            expires=self.expires.isoformat(), expired=today >= self.expires,
-        )
 
 
 class WaiversFile(Strict):

@@ -1,0 +1,238 @@
+"""The steps scenarios are made of, written once: poll until, start the scenario's own workflows, kill every worker
+and restart it, collect histories, read a workflow's end state, replay, record a metric window, terminate what is
+left open. Every wait here is bounded; every kill is followed by a restart, whatever happened in between."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, TypeVar
+
+from temporalio.client import (
+    Client,
+    WorkflowExecutionStatus,
+    WorkflowFailureError,
+    WorkflowHistory,
+    WorkflowQueryFailedError,
+)
+from temporalio.service import RPCError
+
+from harness import replay
+from harness.config.scenarios import StartsItsOwnWorkflows
+from harness.observe import histories
+from harness.observe.model import KillRecord, ReplayOutcome, WorkflowRecord
+from harness.scenarios.base import ScenarioContext
+from harness.workers import WorkerSupervisor
+from harness.workload import render_input
+
+T = TypeVar("T")
+
+POLL_INTERVAL_S = 0.5
+"""How often server state is polled while a scenario waits for it."""
+QUICK_POLL_S = 0.2
+"""For the waits a scenario repeats many times (every burst, every timeline step) or that start its clock."""
+CONCURRENT_CALLS = 32
+RPC_TIMEOUT = timedelta(seconds=10)
+
+WORKERS_KILLED = ("pollers", "worker_down")
+"""Alert categories (harness.alerts.catalog.CATEGORIES) that should fire when every worker is gone."""
+ACTIVITIES_FAILING = ("activity_failures",)
+WORKFLOWS_FAILING = ("workflow_failures",)
+
+
+async def poll_until(
+    probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, timeout: float, interval: float = POLL_INTERVAL_S
+) -> T:
+    """Call `probe` until `done(result)` or `timeout` passes, and return the last result (the caller judges a result
+    that is not done: the deadline passed)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await probe()
+        if done(result) or loop.time() >= deadline:
+            return result
+        await asyncio.sleep(interval)
+
+
+async def repeat_every(interval: float, action: Callable[[], Awaitable[Any]], skip: tuple[type[Exception], ...] = ()) -> None:
+    """Run `action` every `interval` seconds until cancelled; a failure of one of the `skip` types is skipped, not fatal."""
+    while True:
+        with contextlib.suppress(*skip):
+            await action()
+        await asyncio.sleep(interval)
+
+
+async def bounded(calls: Iterable[Awaitable[T]], limit: int = CONCURRENT_CALLS) -> list[T]:
+    """Await every call, at most `limit` at a time (a scenario may touch hundreds of workflows)."""
+    semaphore = asyncio.Semaphore(limit)
+
+    async def one(call: Awaitable[T]) -> T:
+        async with semaphore:
+            return await call
+
+    return list(await asyncio.gather(*(one(c) for c in calls)))
+
+
+async def open_workflows(client: Client, ids: Iterable[str]) -> list[str]:
+    """The ids of those still running."""
+    descriptions = await bounded(client.get_workflow_handle(w).describe() for w in ids)
+    return [d.id for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING]
+
+
+async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float, *, client: Client | None = None) -> list[str]:
+    """Wait until every workflow has closed or `timeout` passes; returns the ones still open."""
+    client = client or ctx.client
+    still_open = list(ids)
+
+    async def probe() -> list[str]:
+        still_open[:] = await open_workflows(client, still_open) if still_open else []
+        return still_open
+
+    return list(await poll_until(probe, lambda left: not left, timeout=timeout, interval=1.0))
+
+
+async def terminate(client: Client, ids: Iterable[str], reason: str) -> None:
+    """End workflows a scenario leaves open, so nothing keeps retrying on a shared cluster after the run."""
+    async def one(workflow_id: str) -> None:
+        try:
+            await client.get_workflow_handle(workflow_id).terminate(reason=reason)
+        except RPCError:
+            pass  # closed in the meantime
+
+    await bounded(one(w) for w in ids)
+
+
+async def start_own_workflows(
+    ctx: ScenarioContext, spec: StartsItsOwnWorkflows, count: int, *, client: Client | None = None,
+    ids: list[str] | None = None, execution_timeout: bool = True,
+) -> list[str]:
+    """Start the spec's workflow (default: the config's workload, its inputs in turn), ids `prefix-run-scenario-i`
+    unless given."""
+    workload = ctx.plan.config.workload
+    workflow = spec.workflow or workload.workflow
+    inputs = [spec.input] if spec.workflow else list(workload.inputs)
+    prefix = f"{spec.id_prefix or workload.id_prefix}-{ctx.run_tag}-{spec.name}"
+    ids = ids or [f"{prefix}-{i}" for i in range(count)]
+    timeout = {"execution_timeout": timedelta(seconds=workload.execution_timeout)} if execution_timeout else {}
+
+    async def start(index: int, workflow_id: str) -> str:
+        arg = render_input(inputs[index % len(inputs)], index)
+        handle = await (client or ctx.client).start_workflow(
+            workflow, *([] if arg is None else [arg]), id=workflow_id, task_queue=ctx.plan.config.task_queue, **timeout
+        )
+        return handle.id
+
+    return await bounded(start(i, w) for i, w in enumerate(ids))
+
+
+def kill_report(kills: Iterable[KillRecord]) -> list[str]:
+    return [f"{k.worker} pid {k.pid} -> exit {k.returncode}" for k in kills]
+
+
+@dataclass
+class WorkersDown:
+    """What `workers_down` did: the kills, then (once the block is left) the restarted workers' identities."""
+
+    kills: list[KillRecord] = field(default_factory=list)
+    restarted: list[str] = field(default_factory=list)
+
+
+@contextlib.asynccontextmanager
+async def workers_down(
+    ctx: ScenarioContext, scenario: str, signal: str = "SIGKILL", *, fault: str | None = None,
+    supervisor: WorkerSupervisor | None = None,
+) -> AsyncIterator[WorkersDown]:
+    """Send `signal` to every worker; the block runs while none runs; every worker is restarted when it is left,
+    whatever happened (the scenarios after this one need them). `fault`: record the workers' metrics through the
+    block as a fault window in which the worker-down alerts should fire."""
+    supervisor = supervisor or ctx.supervisor
+    down = WorkersDown()
+    try:
+        async with metric_window(ctx, scenario, "fault", fault, WORKERS_KILLED) if fault else contextlib.nullcontext():
+            with ctx.journal.step(f"{signal} all workers", scenario) as step:
+                down.kills = await supervisor.kill_all(signal)
+                step.detail.update(kills=kill_report(down.kills), confirmed=all(k.confirmed for k in down.kills))
+            yield down
+    finally:
+        with ctx.journal.step("restart workers", scenario) as step:
+            down.restarted = [w.identity for w in await supervisor.restart_all()]
+            step.detail["identities"] = down.restarted
+
+
+async def fetch_histories(ctx: ScenarioContext, ids: Iterable[str], *, client: Client | None = None) -> list[WorkflowHistory]:
+    return await bounded(histories.fetch(client or ctx.client, w) for w in ids)
+
+
+def keep_histories(ctx: ScenarioContext, fetched: Iterable[WorkflowHistory]) -> tuple[WorkflowRecord, ...]:
+    """Write each history into the report folder and summarise it."""
+    return tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
+
+
+async def collect_histories(
+    ctx: ScenarioContext, ids: Iterable[str], *, client: Client | None = None
+) -> tuple[list[WorkflowHistory], tuple[WorkflowRecord, ...]]:
+    """Fetch every history, keep it as a file, and summarise it."""
+    fetched = await fetch_histories(ctx, ids, client=client)
+    return fetched, keep_histories(ctx, fetched)
+
+
+@dataclass(frozen=True)
+class EndState:
+    status: str
+    result: Any
+    """The workflow's result when it completed (as plain JSON values), else None."""
+    queries: dict[str, Any]
+    failures: tuple[tuple[str, str], ...]
+    """(what: `query NAME` or `result`, why) for each query or result that could not be read."""
+
+
+async def end_state(client: Client, workflow_id: str, queries: Iterable[str], timeout: float, *, skip_queries: bool = False) -> EndState:
+    """Status, result and query answers of one workflow, each read within `timeout`."""
+    handle = client.get_workflow_handle(workflow_id)
+    status = (await handle.describe(rpc_timeout=RPC_TIMEOUT)).status
+    answers: dict[str, Any] = {}
+    failures: list[tuple[str, str]] = []
+    for query in queries:
+        if skip_queries:
+            failures.append((f"query {query}", "not sent: the workflow was stuck"))
+            continue
+        try:
+            async with asyncio.timeout(timeout):
+                answers[query] = await handle.query(query, rpc_timeout=RPC_TIMEOUT)
+        except (RPCError, WorkflowQueryFailedError, TimeoutError) as exc:
+            failures.append((f"query {query}", f"{type(exc).__name__}: {exc}"[:300]))
+    result = None
+    if status == WorkflowExecutionStatus.COMPLETED:
+        try:
+            async with asyncio.timeout(timeout):
+                result = await handle.result(rpc_timeout=RPC_TIMEOUT)
+        except (RPCError, WorkflowFailureError, TimeoutError) as exc:
+            failures.append(("result", f"{type(exc).__name__}: {exc}"[:300]))
+    return EndState(status.name if status else "UNKNOWN", result, answers, tuple(failures))
+
+
+def metric_window(ctx: ScenarioContext, scenario: str, phase: str, description: str, expects: tuple[str, ...] = ()):
+    """`async with` this around a baseline, fault or load phase to record the workers' metrics through it."""
+    if ctx.recorder is None:
+        return contextlib.nullcontext()
+    return ctx.recorder.window(scenario, phase, description, expects)
+
+
+async def replay_histories(ctx: ScenarioContext, name: str, records: tuple[WorkflowRecord, ...]) -> tuple[ReplayOutcome, ...]:
+    """Replay the histories a scenario wrote against the Python workers' workflow code, in child processes that get
+    a worker's environment; nothing to replay against when every worker is an external command."""
+    python_workers = [w for w in ctx.plan.config.workers if w.python]
+    with ctx.journal.step("replay histories", name) as step:
+        outcomes = () if not python_workers else await replay.replay_files(
+            {r.workflow_id: ctx.out_dir / r.history_file for r in records if r.history_file},
+            sorted({p for w in python_workers for p in w.python.workflows}),
+            env=ctx.supervisor.worker_env(python_workers[0]),
+            cwd=ctx.plan.app_path,
+            log_dir=ctx.out_dir / "logs" / f"replay-{name}",
+            jobs=min(2, len(records)),
+        )
+        step.detail["failures"] = sum(not o.ok for o in outcomes)
+    return outcomes
