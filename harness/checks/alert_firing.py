@@ -6,6 +6,7 @@ from __future__ import annotations
 from harness.alerts import catalog, promtool
 from harness.alerts.firing import STEP_S
 from harness.alerts.observe import AlertObservations, WindowOutcome
+from harness.scorecard.evidence import FIRES, SILENT, AlertFireEvidence, MatrixRow, WindowResult
 from harness.scorecard.model import CheckResult, Status
 
 CHECK_ID = "alerts.fire"
@@ -76,23 +77,25 @@ def alerts_fire(obs: AlertObservations) -> CheckResult:
     return base.model_copy(update={
         "status": status,
         "summary": summary,
-        "evidence": {
-            "assumption": (
+        "evidence": AlertFireEvidence(
+            assumption=(
                 f"Each window's series are the workers' own metrics, scraped every ~{STEP_S} s while the fault lasted, then "
                 f"extended for {extension} s (the rules' longest `for` plus range window) as if the fault went on: counters at "
                 "the rate observed in the window, gauges at their last value, killed workers down. An alert that fires here "
                 "fires in production if the fault lasts that long."
             ),
-            "promtool": obs.promtool,
-            "faults": len(faults), "caught": caught,
-            "alerts_not_exercised": [n for n in alert_names if n not in fired_in_faults],
-            "matrix": [
-                {"fault": f"{w.scenario}: {w.description}" + ("" if w.phase == "fault" else f" ({w.phase})"),
-                 **{name: ("FIRES" if name in w.firing else "·") for name in alert_names}}
+            promtool=obs.promtool,
+            faults=len(faults), caught=caught,
+            alerts_not_exercised=[n for n in alert_names if n not in fired_in_faults],
+            matrix=[
+                MatrixRow.model_validate({
+                    "fault": f"{w.scenario}: {w.description}" + ("" if w.phase == "fault" else f" ({w.phase})"),
+                    **{name: (FIRES if name in w.firing else SILENT) for name in alert_names},
+                })
                 for w in obs.windows
             ],
-            "windows": rows,
-        },
+            windows=[WindowResult.model_validate(r) for r in rows],
+        ).dump(),
         "remediation": (
             "For each fault no alert caught: add an alert on the signal it moves (see the row's `expected`), or lower the "
             "threshold / shorten `for` of the existing one so it fires while the failure is still going on; rerun the row's "

@@ -15,6 +15,7 @@ from harness.load.shape import Stage
 from harness.observe import histograms
 from harness.observe.figures import percentile, summary_ms
 from harness.observe.model import LoadObservations, MetricSample
+from harness.scorecard.evidence import LatencyEvidence
 from harness.scorecard.model import CheckResult, Status
 
 if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
@@ -138,7 +139,7 @@ def schedule_to_start(obs: LoadObservations, spec: ScheduleToStartScenario, conf
     def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
         return CheckResult(
             id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
-            evidence=evidence, remediation=remediation if status != Status.PASS else "",
+            evidence=LatencyEvidence.model_validate(evidence).dump(), remediation=remediation if status != Status.PASS else "",
         )
 
     load = obs.load

@@ -11,12 +11,15 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from harness.config.models import ReadinessConfig, RetryRules
+from harness.config.scenarios import OutageThresholds
 from harness.observe.activities import ActivityRecord, RetryPolicyView, attempt_times
 from harness.observe.figures import peak_rate, rate
-from harness.observe.model import BacklogSample, LoadObservations, NonRetryableObservations
+from harness.observe.model import BacklogSample, LoadObservations, NonRetryableObservations, WorkflowRecord
+from harness.scorecard.evidence import AttemptsInSecond, BacklogPoint, OutageEvidence
 from harness.scorecard.model import CheckResult, Status, subjects
 
 if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
@@ -105,14 +108,34 @@ def _hit_by_fault(record: ActivityRecord, start: float, end: float) -> bool:
     return record.scheduled_at < end and (record.closed_at is None or record.closed_at > start)
 
 
-def retry_outage(obs: LoadObservations, spec: RetryOutageScenario, config: ReadinessConfig) -> CheckResult:
-    thresholds = spec.thresholds
+@dataclass(frozen=True)
+class OutageMeasure:
+    """What the retries did during and after the outage, unrounded (the evidence holds the rounded record)."""
+
+    failed_types: list[str]
+    hit: int
+    """Activities of the failed types in progress during the fault."""
+    never_closed: int
+    outage_s: float
+    before: float
+    """Attempts/s of the failed types between the load's start and the fault's."""
+    peak: float
+    storm: float | None
+    """peak / before; None without attempts before the fault."""
+    amplification: float
+    failed_workflows: list[WorkflowRecord]
+    drain: float | None
+    """From restore until the last activity hit closed; None when one never did."""
+
+
+def measure_outage(obs: LoadObservations, burst_window: float) -> tuple[OutageEvidence, OutageMeasure | None, tuple[str, str]]:
+    """The outage's figures (None, with a NO_DATA summary and fix, when the fault did not take effect or reached no
+    activity), and the evidence that records them."""
     fault = obs.fault
-    evidence: dict = {"fault": {**(fault.evidence if fault else {}), "confirmed": bool(fault and fault.confirmed)}}
+    base = OutageEvidence(fault={**(fault.evidence if fault else {}), "confirmed": bool(fault and fault.confirmed)})
     if fault is None or not fault.confirmed:
-        return _result(
-            OUTAGE_ID, obs.scenario, Status.NO_DATA,
-            "The fault was not seen to take effect, so the outage was not tested.", evidence,
+        return base, None, (
+            "The fault was not seen to take effect, so the outage was not tested.",
             "Check that the app reaches the dependency through the harness's proxy (the URL in its environment variable) "
             "and see journal.json for the fault's counters.",
         )
@@ -120,88 +143,102 @@ def retry_outage(obs: LoadObservations, spec: RetryOutageScenario, config: Readi
     failed_types = {r.activity_type for r in obs.activities if _hit_by_fault(r, start, end) and (r.attempts > 1 or r.outcome != "completed")}
     hit = [r for r in obs.activities if r.activity_type in failed_types and _hit_by_fault(r, start, end)]
     if not hit:
-        return _result(
-            OUTAGE_ID, obs.scenario, Status.NO_DATA,
-            "No activity failed or retried during the fault window: the outage never reached the app.", evidence,
+        return base, None, (
+            "No activity failed or retried during the fault window: the outage never reached the app.",
             "Make sure the load keeps calling the dependency during the window (raise `rate` or `outage`).",
         )
     attempts = [t for r in obs.activities if r.activity_type in failed_types for t in attempt_times(r)]
     before = rate(attempts, load_start, start)
-    window = thresholds.burst_window
-    peak, peak_at = peak_rate(attempts, start, end + window, window)
-    burst = rate(attempts, end, end + window)
+    peak, peak_at = peak_rate(attempts, start, end + burst_window, burst_window)
     closed = [r.closed_at for r in hit if r.closed_at is not None]
     drain = None if len(closed) < len(hit) else max(0.0, max(closed) - end)
-    failed_workflows = [w for w in obs.workflows if w.status in ("FAILED", "TIMED_OUT")]
-    amplification = sum(r.attempts for r in hit) / len(hit)
-    storm = peak / before if before > 0 else None
-    evidence.update({
-        "faulted_activity_types": sorted(failed_types),
-        "outage_s": round(end - start, 1),
-        "attempts_per_s_before": round(before, 2),
-        "attempts_per_s_during": round(rate(attempts, start, end), 2),
-        "attempts_per_s_after": round(rate(attempts, end, obs.load.ended_at), 2),
-        "attempts_per_s_burst_after_restore": round(burst, 2),
-        "peak_attempts_per_s": round(peak, 2),
-        "peak_at_s_into_outage": round(peak_at - start, 1),
-        "storm_factor": None if storm is None else round(storm, 2),
-        "activities_hit": len(hit),
-        "retry_amplification": round(amplification, 2),
-        "workflows_failed": len(failed_workflows),
-        "drain_after_restore_s": None if drain is None else round(drain, 1),
-        "peak_backlog_workflow_tasks": max((b.workflow for b in obs.backlog), default=None),
-        "peak_backlog_activity_tasks": max((b.activity for b in obs.backlog), default=None),
-        "attempt_times": "reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)",
-        "attempts_per_second": _series(attempts, load_start, obs.load.ended_at + window),
-        "fault_from_s": round(start - load_start, 1),
-        "fault_to_s": round(end - load_start, 1),
-    })
-    if obs.backlog:
-        evidence["backlog"] = backlog_series(obs.backlog, load_start)
-    if storm is None:
+    measured = OutageMeasure(
+        failed_types=sorted(failed_types), hit=len(hit), never_closed=len(hit) - len(closed), outage_s=end - start,
+        before=before, peak=peak, storm=peak / before if before > 0 else None,
+        amplification=sum(r.attempts for r in hit) / len(hit),
+        failed_workflows=[w for w in obs.workflows if w.status in ("FAILED", "TIMED_OUT")], drain=drain,
+    )
+    evidence = OutageEvidence(
+        fault=base.fault,
+        faulted_activity_types=measured.failed_types,
+        outage_s=round(end - start, 1),
+        attempts_per_s_before=round(before, 2),
+        attempts_per_s_during=round(rate(attempts, start, end), 2),
+        attempts_per_s_after=round(rate(attempts, end, obs.load.ended_at), 2),
+        attempts_per_s_burst_after_restore=round(rate(attempts, end, end + burst_window), 2),
+        peak_attempts_per_s=round(peak, 2),
+        peak_at_s_into_outage=round(peak_at - start, 1),
+        storm_factor=None if measured.storm is None else round(measured.storm, 2),
+        activities_hit=len(hit),
+        retry_amplification=round(measured.amplification, 2),
+        workflows_failed=len(measured.failed_workflows),
+        drain_after_restore_s=None if drain is None else round(drain, 1),
+        peak_backlog_workflow_tasks=max((b.workflow for b in obs.backlog), default=None),
+        peak_backlog_activity_tasks=max((b.activity for b in obs.backlog), default=None),
+        attempt_times="reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)",
+        attempts_per_second=_series(attempts, load_start, obs.load.ended_at + burst_window),
+        fault_from_s=round(start - load_start, 1),
+        fault_to_s=round(end - load_start, 1),
+        **({"backlog": backlog_series(obs.backlog, load_start)} if obs.backlog else {}),
+    )
+    return evidence, measured, ("", "")
+
+
+def outage_problems(m: OutageMeasure, thresholds: OutageThresholds) -> list[str]:
+    problems = []
+    if m.storm is not None and m.storm > thresholds.max_storm_factor:
+        problems.append(f"attempts peaked at {m.storm:.1f}x the normal rate (limit {thresholds.max_storm_factor:g}x)")
+    if m.amplification > thresholds.max_amplification:
+        problems.append(f"{m.amplification:.1f} attempts per activity hit by the outage (limit {thresholds.max_amplification:g})")
+    if len(m.failed_workflows) > thresholds.max_failed_workflows:
+        problems.append(f"{len(m.failed_workflows)} workflows failed (limit {thresholds.max_failed_workflows})")
+    if m.drain is None:
+        problems.append(f"{m.never_closed} activities hit by the outage never completed")
+    elif m.drain > thresholds.max_drain:
+        problems.append(f"recovery took {m.drain:.0f}s after restore (limit {thresholds.max_drain:g}s)")
+    return problems
+
+
+def retry_outage(obs: LoadObservations, spec: RetryOutageScenario, config: ReadinessConfig) -> CheckResult:
+    thresholds = spec.thresholds
+    evidence, m, (no_data, fix) = measure_outage(obs, thresholds.burst_window)
+    if m is None:
+        return _result(OUTAGE_ID, obs.scenario, Status.NO_DATA, no_data, evidence.dump(), fix)
+    if m.storm is None:
         return _result(
             OUTAGE_ID, obs.scenario, Status.NO_DATA, "No attempts were measured before the outage, so there is no baseline to compare.",
-            evidence, "Lengthen `baseline` so steady load is measured before the fault.",
+            evidence.dump(), "Lengthen `baseline` so steady load is measured before the fault.",
         )
-    problems = []
-    if storm > thresholds.max_storm_factor:
-        problems.append(f"attempts peaked at {storm:.1f}x the normal rate (limit {thresholds.max_storm_factor:g}x)")
-    if amplification > thresholds.max_amplification:
-        problems.append(f"{amplification:.1f} attempts per activity hit by the outage (limit {thresholds.max_amplification:g})")
-    if len(failed_workflows) > thresholds.max_failed_workflows:
-        problems.append(f"{len(failed_workflows)} workflows failed (limit {thresholds.max_failed_workflows})")
-    if drain is None:
-        problems.append(f"{len(hit) - len(closed)} activities hit by the outage never completed")
-    elif drain > thresholds.max_drain:
-        problems.append(f"recovery took {drain:.0f}s after restore (limit {thresholds.max_drain:g}s)")
+    problems = outage_problems(m, thresholds)
     figures = (
-        f"{len(hit)} activities ({', '.join(sorted(failed_types))}) hit by a {end - start:.0f}s outage: "
-        f"{before:.1f} attempts/s before, peak {peak:.1f}/s ({storm:.1f}x), {amplification:.1f} attempts each, "
-        f"{len(failed_workflows)} workflows failed, recovered {'never' if drain is None else f'{drain:.0f}s'} after restore"
+        f"{m.hit} activities ({', '.join(m.failed_types)}) hit by a {m.outage_s:.0f}s outage: "
+        f"{m.before:.1f} attempts/s before, peak {m.peak:.1f}/s ({m.storm:.1f}x), {m.amplification:.1f} attempts each, "
+        f"{len(m.failed_workflows)} workflows failed, recovered {'never' if m.drain is None else f'{m.drain:.0f}s'} after restore"
     )
     if problems:
-        evidence["failed_workflows"] = [{"workflow_id": w.workflow_id, "message": (w.failure_message or "")[:200]} for w in failed_workflows[:10]]
+        failed = [{"workflow_id": w.workflow_id, "message": (w.failure_message or "")[:200]} for w in m.failed_workflows[:10]]
         return _result(
-            OUTAGE_ID, obs.scenario, Status.FAIL, f"{figures}: {'; '.join(problems)}.", evidence,
+            OUTAGE_ID, obs.scenario, Status.FAIL, f"{figures}: {'; '.join(problems)}.",
+            evidence.dump() | {"failed_workflows": failed},
             "Back off harder so retries thin out while the dependency is down (a longer initial_interval and a backoff_coefficient "
             "of 2-3 with maximum_interval of a minute or more), bound retries with a schedule_to_close_timeout that outlasts the "
             "outages you expect, and cap the calls to a fragile dependency (a dedicated task queue with "
             "max_task_queue_activities_per_second).",
-            activity_types=sorted(failed_types),
+            activity_types=m.failed_types,
         )
-    return _result(OUTAGE_ID, obs.scenario, Status.PASS, figures + ".", evidence)
+    return _result(OUTAGE_ID, obs.scenario, Status.PASS, figures + ".", evidence.dump())
 
 
-def _series(times: list[float], start: float, end: float) -> list[dict]:
+def _series(times: list[float], start: float, end: float) -> list[AttemptsInSecond]:
     """Attempts per whole second since the load started, for charts."""
     buckets = [0] * max(0, int(end - start) + 1)
     for t in times:
         if start <= t < end:
             buckets[int(t - start)] += 1
-    return [{"t": i, "attempts": n} for i, n in enumerate(buckets)]
+    return [AttemptsInSecond(t=i, attempts=n) for i, n in enumerate(buckets)]
 
 
-def backlog_series(samples: Sequence[BacklogSample], start: float, limit: int = MAX_BACKLOG_ROWS) -> list[dict]:
+def backlog_series(samples: Sequence[BacklogSample], start: float, limit: int = MAX_BACKLOG_ROWS) -> list[BacklogPoint]:
     """Backlog samples as seconds since the load started; more than `limit` samples are merged in runs, keeping
     each run's highest backlog so a peak is never averaged away."""
     ordered = sorted(samples, key=lambda s: s.at)
@@ -209,7 +246,7 @@ def backlog_series(samples: Sequence[BacklogSample], start: float, limit: int = 
     rows = []
     for i in range(0, len(ordered), size):
         group = ordered[i:i + size]
-        rows.append({"t": round(group[0].at - start, 1), "workflow": max(s.workflow for s in group), "activity": max(s.activity for s in group)})
+        rows.append(BacklogPoint(t=round(group[0].at - start, 1), workflow=max(s.workflow for s in group), activity=max(s.activity for s in group)))
     return rows
 
 

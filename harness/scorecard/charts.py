@@ -7,6 +7,7 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from harness.scorecard.evidence import FIRES, AlertFireEvidence, LatencyEvidence, LoadWindow, OutageEvidence
 from harness.scorecard.geometry import (
     Axis,
     Band,
@@ -43,26 +44,16 @@ def _number(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) else None
 
 
-def _rows(evidence: dict, key: str, required: Sequence[str]) -> list[dict]:
-    """evidence[key] when it is a list of rows that all carry numbers under `required`; [] otherwise."""
-    rows = evidence.get(key)
-    if not isinstance(rows, list) or not rows:
-        return []
-    if not all(isinstance(r, dict) and all(_number(r.get(k)) is not None for k in required) for r in rows):
-        return []
-    return rows
-
-
 def _evidence(card: Scorecard, check_id: str) -> dict:
     return next((c.evidence for c in card.checks if c.id == check_id), {})
 
 
-def _fault_band(evidence: dict, sx: Scale) -> tuple[Band, ...]:
-    start, end = _number(evidence.get("fault_from_s")), _number(evidence.get("fault_to_s"))
+def _fault_band(evidence: OutageEvidence, sx: Scale) -> tuple[Band, ...]:
+    start, end = _number(evidence.fault_from_s), _number(evidence.fault_to_s)
     if start is None or end is None or end <= start:
         return ()
-    types = evidence.get("faulted_activity_types")
-    what = f" ({', '.join(types)} failing)" if isinstance(types, list) and types else ""
+    types = evidence.faulted_activity_types
+    what = f" ({', '.join(types)} failing)" if types else ""
     return (Band(sx(start), sx(end) - sx(start), f"fault, {end - start:g} s{what}", "fault"),)
 
 
@@ -77,16 +68,17 @@ def _panel_box(index: int, left: float = LEFT) -> Box:
 
 def schedule_to_start_chart(evidence: dict) -> Chart | None:
     """p50/p95/p99 schedule-to-start per window of the load ramp, one panel per task kind, stages shaded."""
-    rows = _rows(evidence, "schedule_to_start_over_the_load", ("from_s", "to_s"))
-    kinds = [k for k in ("workflow", "activity") if any(_number(r.get(f"{k}_tasks")) for r in rows)]
-    if not kinds:
+    found = LatencyEvidence.read(evidence)
+    rows = found.schedule_to_start_over_the_load if found else []
+    kinds = [k for k in ("workflow", "activity") if any(r.tasks(k) for r in rows)]
+    if not found or not kinds:
         return None
-    limits = {r.get("task"): _number(r.get("limit_p99_ms")) for r in evidence.get("schedule_to_start", []) if isinstance(r, dict)}
-    end = max(r["to_s"] for r in rows)
+    limits = {r.task: _number(r.limit_p99_ms) for r in found.schedule_to_start}
+    end = max(r.to_s for r in rows)
     panels = []
     for index, kind in enumerate(kinds):
         box = _panel_box(index)
-        values = [_number(r.get(f"{kind}_{q}_ms")) for r in rows for q, _ in PERCENTILES]
+        values = [_number(r.ms(kind, q)) for r in rows for q, _ in PERCENTILES]
         top = max([v for v in values if v is not None] + [1.0])
         limit = limits.get(kind)
         show_limit = limit is not None and limit <= top * 1.5
@@ -95,9 +87,9 @@ def schedule_to_start_chart(evidence: dict) -> Chart | None:
         lines = []
         for q, css in PERCENTILES:
             points = [
-                None if _number(r.get(f"{kind}_{q}_ms")) is None or not r.get(f"{kind}_tasks")
-                else Point(sx((r["from_s"] + r["to_s"]) / 2), sy(r[f"{kind}_{q}_ms"]),
-                           f"{q} {format_number(r[f'{kind}_{q}_ms'])} ms, {r[f'{kind}_tasks']} tasks, {r['from_s']:g}-{r['to_s']:g} s")
+                None if _number(r.ms(kind, q)) is None or not r.tasks(kind)
+                else Point(sx((r.from_s + r.to_s) / 2), sy(r.ms(kind, q)),
+                           f"{q} {format_number(r.ms(kind, q))} ms, {r.tasks(kind)} tasks, {r.from_s:g}-{r.to_s:g} s")
                 for r in rows
             ]
             lines.append(Line(q, css, line_path([(p.x, p.y) if p else None for p in points]), tuple(p for p in points if p)))
@@ -114,45 +106,46 @@ def schedule_to_start_chart(evidence: dict) -> Chart | None:
     )
 
 
-def _stage_bands(rows: list[dict], sx: Scale) -> tuple[Band, ...]:
+def _stage_bands(rows: list[LoadWindow], sx: Scale) -> tuple[Band, ...]:
     """One shaded band per load stage (its windows merged), alternating shades, labelled with the load."""
-    groups: list[list[dict]] = []
+    groups: list[list[LoadWindow]] = []
     for row in rows:
-        if groups and groups[-1][0].get("stage") == row.get("stage"):
+        if groups and groups[-1][0].stage == row.stage:
             groups[-1].append(row)
         else:
             groups.append([row])
     bands = []
     for index, group in enumerate(groups):
-        stage, start, end = group[0].get("stage"), group[0]["from_s"], group[-1]["to_s"]
+        stage, start, end = group[0].stage, group[0].from_s, group[-1].to_s
         if stage == "drain":
             css, label = "drain", "drain"
         else:
-            css, label = ("stage" if index % 2 == 0 else "stage-alt"), f"stage {stage}: {group[0].get('load', '')}"
+            css, label = ("stage" if index % 2 == 0 else "stage-alt"), f"stage {stage}: {group[0].load}"
         bands.append(Band(sx(start), sx(end) - sx(start), label, css))
     return tuple(bands)
 
 
 def attempts_chart(evidence: dict) -> Chart | None:
     """Activity attempts per second across the outage, the fault interval shaded and the normal rate marked."""
-    rows = _rows(evidence, "attempts_per_second", ("t", "attempts"))
-    if not rows:
+    found = OutageEvidence.read(evidence)
+    rows = found.attempts_per_second if found else []
+    if not found or not rows:
         return None
     box = _panel_box(0)
-    end = max(r["t"] for r in rows) + 1
+    end = max(r.t for r in rows) + 1
     sx, x_axis = value_axis(0, end, box.left, box.right, "seconds since the load started")
-    before = _number(evidence.get("attempts_per_s_before"))
-    sy, y_axis = value_axis(0, HEADROOM * max([r["attempts"] for r in rows] + [before or 0, 1]), box.bottom, box.top, "attempts per second", 4, whole=True)
+    before = _number(found.attempts_per_s_before)
+    sy, y_axis = value_axis(0, HEADROOM * max([r.attempts for r in rows] + [before or 0, 1]), box.bottom, box.top, "attempts per second", 4, whole=True)
     bars = tuple(
-        Rect(sx(r["t"]) + 0.5, sy(r["attempts"]), max(sx(r["t"] + 1) - sx(r["t"]) - 1, 0.5), box.bottom - sy(r["attempts"]), "s1",
-             f"{r['t']:g}-{r['t'] + 1:g} s: {r['attempts']:g} attempts")
+        Rect(sx(r.t) + 0.5, sy(r.attempts), max(sx(r.t + 1) - sx(r.t) - 1, 0.5), box.bottom - sy(r.attempts), "s1",
+             f"{r.t:g}-{r.t + 1:g} s: {r.attempts:g} attempts")
         for r in rows
     )
     rules = ()
     if before is not None:
         rules = (Rule(box.left, sy(before), box.right, sy(before), f"before the fault: {format_number(before)}/s", box.left + 4, sy(before) - 4),)
-    bands = _fault_band(evidence, sx)
-    peak, storm = _number(evidence.get("peak_attempts_per_s")), _number(evidence.get("storm_factor"))
+    bands = _fault_band(found, sx)
+    peak, storm = _number(found.peak_attempts_per_s), _number(found.storm_factor)
     figures = f" Here the peak was {format_number(peak)}/s" + (f", {format_number(storm)}x the rate before it." if storm else ".") if peak else ""
     shaded = "inside or just after the shaded outage" if bands else "during the outage (its interval is not recorded in this scorecard)"
     return Chart(
@@ -165,34 +158,35 @@ def attempts_chart(evidence: dict) -> Chart | None:
 
 def backlog_chart(evidence: dict) -> Chart | None:
     """Task-queue backlog over the outage scenario, the fault shaded and the moment everything drained marked."""
-    rows = _rows(evidence, "backlog", ("t", "workflow", "activity"))
-    rows = [r for r in rows if r["t"] >= 0] or rows  # samples taken before the first start say nothing
-    if not rows:
+    found = OutageEvidence.read(evidence)
+    rows = found.backlog if found else []
+    rows = [r for r in rows if r.t >= 0] or rows  # samples taken before the first start say nothing
+    if not found or not rows:
         return None
     box = _panel_box(0)
-    restored, drain = _number(evidence.get("fault_to_s")), _number(evidence.get("drain_after_restore_s"))
+    restored, drain = _number(found.fault_to_s), _number(found.drain_after_restore_s)
     drained_at = restored + drain if restored is not None and drain is not None else None
-    start = min(0.0, min(r["t"] for r in rows))
-    end = max([r["t"] for r in rows] + ([drained_at] if drained_at is not None else []))
+    start = min(0.0, min(r.t for r in rows))
+    end = max([r.t for r in rows] + ([drained_at] if drained_at is not None else []))
     sx, x_axis = value_axis(start, end, box.left, box.right, "seconds since the load started")
-    highest = max([max(r["workflow"], r["activity"]) for r in rows] + [1])
+    highest = max([max(r.workflow, r.activity) for r in rows] + [1])
     sy, y_axis = value_axis(0, HEADROOM * highest, box.bottom, box.top, "tasks waiting in the queue", 4, whole=True)
     lines = tuple(
-        Line(f"{kind} task backlog", css, line_path([(sx(r["t"]), sy(r[kind])) for r in rows]),
-             tuple(Point(sx(r["t"]), sy(r[kind]), f"{r['t']:g} s: {r[kind]:g} {kind} tasks waiting") for r in rows))
+        Line(f"{kind} task backlog", css, line_path([(sx(r.t), sy(getattr(r, kind))) for r in rows]),
+             tuple(Point(sx(r.t), sy(getattr(r, kind)), f"{r.t:g} s: {getattr(r, kind):g} {kind} tasks waiting") for r in rows))
         for kind, css in (("workflow", "s1"), ("activity", "s2"))
     )
     rules = ()
     if drained_at is not None:
         x = sx(drained_at)
         rules = (Rule(x, box.top, x, box.bottom, f"drained {format_number(drain)} s after restore", x - 4, box.top + 12, "end"),)
-    peaks = f"peak {format_number(max(r['workflow'] for r in rows))} workflow / {format_number(max(r['activity'] for r in rows))} activity tasks"
+    peaks = f"peak {format_number(max(r.workflow for r in rows))} workflow / {format_number(max(r.activity for r in rows))} activity tasks"
     drained = f"; the last activity hit by the outage completed {format_number(drain)} s after restore" if drain is not None else (
-        "; some activities hit by the outage never completed" if "drain_after_restore_s" in evidence else "")
+        "; some activities hit by the outage never completed" if found.drain_known else "")
     return Chart(
         "chart-backlog", "Backlog and drain time",
         f"Look for a backlog that keeps growing or is slow to return to zero after the restore ({peaks}{drained}).",
-        WIDTH, _stack_height(1), (Panel(box, x_axis, y_axis, "", _fault_band(evidence, sx), lines=lines, rules=rules),),
+        WIDTH, _stack_height(1), (Panel(box, x_axis, y_axis, "", _fault_band(found, sx), lines=lines, rules=rules),),
         tuple(LegendItem(line.name, line.css) for line in lines) + ((LegendItem("drained", "rule", True),) if rules else ()),
     )
 
@@ -241,14 +235,14 @@ RESULT_CSS = {"caught": "ok", "silent": "ok", "NOT CAUGHT": "bad", "NOISY": "bad
 
 def alert_matrix(evidence: dict) -> Matrix | None:
     """The fault x alert grid of alerts.fire: a row per window (baselines included), a column per alert."""
-    rows = evidence.get("matrix")
-    if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) and isinstance(r.get("fault"), str) for r in rows):
+    found = AlertFireEvidence.read(evidence)
+    if not found or not found.matrix:
         return None
+    rows = [{"fault": r.fault, **r.alerts} for r in found.matrix]
     alerts = list(dict.fromkeys(k for r in rows for k in r if k != "fault"))
     if not alerts:
         return None
-    windows = evidence.get("windows")
-    results = [w.get("result", "") if isinstance(w, dict) else "" for w in windows] if isinstance(windows, list) and len(windows) == len(rows) else []
+    results = [w.result for w in found.windows] if len(found.windows) == len(rows) else []
     left = max(text_width(r["fault"]) for r in rows) + 12
     rise, run = math.sin(math.radians(ANGLE)), math.cos(math.radians(ANGLE))
     top = max(text_width(a) for a in alerts) * rise + 12 + LEGEND
@@ -260,7 +254,7 @@ def alert_matrix(evidence: dict) -> Matrix | None:
         baseline = "(baseline)" in row["fault"]
         row_labels.append(Label(left - 8, y + CELL / 2 + 4, row["fault"]))
         for j, alert in enumerate(alerts):
-            fires = row.get(alert) == "FIRES"
+            fires = row.get(alert) == FIRES
             css = ("noisy" if baseline else "fires") if fires else "quiet"
             cells.append(Cell(left + j * CELL + 1, y + 1, CELL - 2, css, f"{row['fault']} / {alert}: {'fires' if fires else 'silent'}"))
     column_labels = tuple(Label(left + j * CELL + CELL / 2 + 4, top - 6, a, "start") for j, a in enumerate(alerts))

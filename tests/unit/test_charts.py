@@ -207,7 +207,7 @@ def test_outage_evidence_carries_the_fault_interval_and_the_backlog_series():
 def test_backlog_series_merges_long_series_keeping_the_peak():
     samples = [BacklogSample(100.0 + i, 0, 50 if i == 137 else 1) for i in range(500)]
     rows = backlog_series(samples, 100.0, limit=120)
-    assert len(rows) <= 120 and max(r["activity"] for r in rows) == 50 and rows[0]["t"] == 0.0
+    assert len(rows) <= 120 and max(r.activity for r in rows) == 50 and rows[0].t == 0.0
 
 
 def test_schedule_to_start_windows_follow_the_stages_and_keep_the_drain_apart():

@@ -18,8 +18,8 @@ from harness.observe.activities import ActivityRecord
 from harness.observe.model import WorkflowRecord
 from harness.scorecard.model import Status
 from harness.watch.model import StuckWorkflow, VisibleRun, WatchObservations
-from harness.watcher import WatchPlan, judge, policy_audit
 from harness.watch.stats import choose_sample, duration_text, failing_task, scorecard_types, type_counts
+from harness.watcher import WatchPlan, judge, policy_audit
 from tests.unit.load_observations import DEFAULT, GOOD
 from tests.unit.test_observe import event, started
 
