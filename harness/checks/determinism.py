@@ -61,13 +61,9 @@ def failing_workflow_types(problems: list[dict], records: dict[str, WorkflowReco
     return subjects(workflow_types=found) if all(found) else []
 
 
-def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConfig) -> CheckResult:
-    def result(status: Status, summary: str, evidence: dict, remediation: str = "", failing: list[str] | None = None) -> CheckResult:
-        return CheckResult(
-            id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,
-            summary=summary, evidence=evidence, remediation=remediation, subjects=failing or [],
-        )
-
+def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[str]]:
+    """What the restart did: the evidence, the workflows that did not survive (rows), and the workflows running at the
+    kill that a restarted worker went on with."""
     kills = [
         {"worker": k.worker, "pid": k.pid, "signal": k.signal, "returncode": k.returncode, "confirmed": k.confirmed}
         for k in obs.kills
@@ -89,6 +85,18 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
         ),
         "kills": kills,
     }
+    problems = [row for wid in obs.started if (row := _problem(records.get(wid), replay_errors.get(wid), wid)) is not None]
+    return evidence, problems, resumed
+
+
+def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConfig) -> CheckResult:
+    def result(status: Status, summary: str, evidence: dict, remediation: str = "", failing: list[str] | None = None) -> CheckResult:
+        return CheckResult(
+            id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,
+            summary=summary, evidence=evidence, remediation=remediation, subjects=failing or [],
+        )
+
+    evidence, problems, resumed = measure_restart(obs)
     if not obs.kills or not all(k.confirmed for k in obs.kills):
         return result(
             Status.NO_DATA,
@@ -103,9 +111,6 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
             evidence,
             "Give the workflows longer work (e.g. a longer timer in the workload inputs) or raise `workflows`.",
         )
-    problems = [
-        row for wid in obs.started if (row := _problem(records.get(wid), replay_errors.get(wid), wid)) is not None
-    ]
     evidence["problems"] = problems
     if problems:
         nondeterministic = any(
@@ -119,7 +124,7 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
             f"First error: {problems[0]['message'][:240]}",
             evidence,
             REMEDIATION_NONDETERMINISM if nondeterministic else REMEDIATION_FAILED,
-            failing_workflow_types(problems, records),
+            failing_workflow_types(problems, {r.workflow_id: r for r in obs.workflows}),
         )
     if not resumed:
         return result(

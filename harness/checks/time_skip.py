@@ -96,15 +96,9 @@ def _label(row: dict) -> str:
     return "nondeterminism" if "NON_DETERMINISTIC" in row.get("task_failure", "") else row["status"]
 
 
-def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config: ReadinessConfig) -> CheckResult:
-    expect = spec.expect
-    def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
-        return CheckResult(
-            id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,
-            summary=summary, evidence=evidence, remediation=remediation,
-        )
-
-    kills = [k for r in obs.restarts for k in r.kills]
+def measure_time_skip(obs: TimeSkipObservations, expect: TimeSkipExpect) -> tuple[dict, list[dict], set[str], list[str]]:
+    """The evidence, the workflows that did not end as expected (rows), those open at a restart, and those a
+    restarted worker went on with."""
     records = {r.workflow_id: r for r in obs.workflows}
     ends = {e.workflow_id: e for e in obs.ends}
     replays = {r.workflow_id: r for r in obs.replays}
@@ -118,7 +112,7 @@ def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config:
         "wall_seconds": round(obs.wall_time_s, 1),
         "workflow_days_per_wall_minute": round(workflow_days / (obs.wall_time_s / 60), 1) if obs.wall_time_s > 0 else None,
         "restarts": len(obs.restarts),
-        "workers_killed": sum(k.confirmed for k in kills),
+        "workers_killed": sum(k.confirmed for r in obs.restarts for k in r.kills),
         "open_at_restart": len(open_at_restart),
         "resumed_by_restarted_workers": len(resumed),
         "reached_expected_status": sum(e.status == expect.status for e in obs.ends),
@@ -129,6 +123,25 @@ def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config:
             for t in obs.timeline
         ],
     }
+    stopped = any(e.progress == STUCK for e in obs.ends)
+    problems = [
+        row for w in obs.started if (row := _row(w, ends.get(w), records.get(w), replays.get(w), expect, stopped)) is not None
+    ]
+    return evidence, problems, open_at_restart, resumed
+
+
+def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config: ReadinessConfig) -> CheckResult:
+    expect = spec.expect
+
+    def result(status: Status, summary: str, remediation: str = "") -> CheckResult:
+        return CheckResult(
+            id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status,
+            summary=summary, evidence=evidence, remediation=remediation,
+        )
+
+    evidence, problems, open_at_restart, resumed = measure_time_skip(obs, expect)
+    kills = [k for r in obs.restarts for k in r.kills]
+    workflow_days = obs.workflow_time_s / DAY_S
     if not obs.started:
         return result(Status.NO_DATA, "No workflow was started, so nothing ran for days.", "See journal.json and logs/ for why.")
     if not kills or not all(k.confirmed for k in kills):
@@ -141,10 +154,6 @@ def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config:
             Status.NO_DATA, "No workflow was still waiting when the workers were restarted, so no restart hit a long wait.",
             "Move `restart_workers: true` earlier in the timeline, before the workflows' last timer.",
         )
-    stopped = any(e.progress == STUCK for e in obs.ends)
-    problems = [
-        row for w in obs.started if (row := _row(w, ends.get(w), records.get(w), replays.get(w), expect, stopped)) is not None
-    ]
     evidence["problems"] = problems
     if problems:
         nondeterministic = any(_label(p) == "nondeterminism" for p in problems)
