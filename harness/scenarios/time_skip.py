@@ -26,6 +26,7 @@ from harness.checks import time_skip
 from harness.config.references import References
 from harness.config.scenarios import LongDuration, StartsItsOwnWorkflows, TimelineStep, TimeSkipExpect
 from harness.config.types import Duration
+from harness.environment import Environment
 from harness.invariants import callable_violations, load_callable
 from harness.observe import histories
 from harness.observe.time_skip import (
@@ -43,7 +44,6 @@ from harness.observe.time_skip import (
 from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
-from harness.server import CREDENTIAL_ENV_PREFIXES
 from harness.workers import WorkerSupervisor
 
 STUCK_POLL_S = 1.0
@@ -83,14 +83,6 @@ def validate(scenario: TimeSkipScenario, refs: References) -> None:
                   "is an external command: drop this scenario from the config or give the worker a `python:` spec")
 
 
-def _worker_env(ctx: ScenarioContext, server: time_skipping.TimeSkippingServer) -> dict[str, str]:
-    """What the main supervisor gives its workers, pointed at the test server (which takes no credentials)."""
-    first = ctx.plan.config.workers[0]
-    env = {k: v for k, v in ctx.supervisor.worker_env(first).items() if k not in first.env}  # each worker's own env comes back per worker
-    env = {k: v for k, v in env.items() if not k.startswith(CREDENTIAL_ENV_PREFIXES)}
-    return {**env, "TEMPORAL_ADDRESS": server.address, "TEMPORAL_NAMESPACE": time_skipping.NAMESPACE}
-
-
 async def _progress(client: Client, ids: list[str]) -> dict[str, str]:
     fetched = await steps.bounded(histories.fetch(client, w) for w in ids)
     return {h.workflow_id: progress(h.events) for h in fetched}
@@ -107,7 +99,7 @@ class _Timeline:
     """Runs the steps against the test server and the workers, recording each one."""
 
     def __init__(
-        self, ctx: ScenarioContext, scenario: TimeSkipScenario, server: time_skipping.TimeSkippingServer,
+        self, ctx: ScenarioContext, scenario: TimeSkipScenario, server: Environment,
         supervisor: WorkerSupervisor, ids: list[str], started_at: datetime,
     ) -> None:
         self.ctx, self.scenario, self.server, self.supervisor, self.ids = ctx, scenario, server, supervisor, ids
@@ -228,17 +220,9 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
     async with AsyncExitStack() as stack:
         with journal.step("start the time-skipping test server", name) as step:
             log_path = ctx.out_dir / "logs" / f"{name}-test-server.log"
-            server = await stack.enter_async_context(time_skipping.running(log_path, ctx.load_env))
+            server = await stack.enter_async_context(Environment.time_skipping(log_path, ctx.load_env))
             step.detail.update(address=server.address, pid=server.pid, log=str(log_path))
-        supervisor = await stack.enter_async_context(
-            WorkerSupervisor(
-                workers, client=time_skipping.WithoutPollerListing(server.client), task_queue=config.task_queue,
-                base_env=_worker_env(ctx, server), app_path=ctx.plan.app_path, log_dir=ctx.out_dir / "logs",
-                run_id=f"{ctx.run_tag}-{name}",
-            )
-        )
-        with journal.step("start workers on the test server", name) as step:
-            step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+        supervisor = await steps.workers_on(ctx, server, stack, name, workers)
         started_at, began = await server.now(), time.monotonic()
         with journal.step("start workflows", name, count=scenario.workflows) as step:
             ids = await steps.start_own_workflows(ctx, scenario, scenario.workflows, client=server.client, execution_timeout=False)

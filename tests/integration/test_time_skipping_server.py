@@ -11,6 +11,7 @@ import pytest
 from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 
 from harness import time_skipping
+from harness.environment import Environment
 from harness.errors import TargetError
 
 pytestmark = pytest.mark.integration
@@ -39,15 +40,16 @@ def test_a_missing_binary_is_a_clear_target_error(monkeypatch, tmp_path):
 
 async def test_starts_skips_days_in_moments_and_stops(tmp_path):
     log_path = tmp_path / "logs" / "test-server.log"
-    async with time_skipping.running(log_path, dict(os.environ)) as server:
+    async with Environment.time_skipping(log_path, dict(os.environ)) as server:
         pid = server.pid
+        assert server.clock == "workflow" and server.target.kind == "time-skipping"
         assert alive(pid) and server.address.startswith("127.0.0.1:")
         before = await server.now()
         assert await server.skip(timedelta(days=3).total_seconds(), timeout=30)
         advanced = await server.now() - before
         assert timedelta(days=3) <= advanced < timedelta(days=3, minutes=5)
         # The supervisor's view of the server: no poller listing (the server does not implement it), no error.
-        listing = time_skipping.WithoutPollerListing(server.client)
+        listing = server.poller_client
         assert listing.namespace == "default"
         assert list((await listing.workflow_service.describe_task_queue(DescribeTaskQueueRequest())).pollers) == []
     assert not alive(pid) and log_path.exists()

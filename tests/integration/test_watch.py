@@ -19,7 +19,7 @@ from temporalio.client import Client, WorkflowFailureError
 from temporalio.worker import Worker
 
 from harness.config.models import EmbeddedTarget
-from harness.server import embedded_server
+from harness.environment import Environment
 from sample_workflows.activities import ACTIVITIES
 from sample_workflows.models import Order
 from sample_workflows.orders import OrderWorkflow
@@ -56,8 +56,9 @@ async def live(tmp_path_factory):
     folder = tmp_path_factory.mktemp("watch-server")
     async with (
         payment_service(),
-        embedded_server(EmbeddedTarget(namespace="orders-live"), folder / "server.log", dict(os.environ)) as (target, client),
+        Environment.dev_server(EmbeddedTarget(namespace="orders-live"), folder / "server.log", dict(os.environ)) as environment,
     ):
+        target, client = environment.target, environment.client
         queue = f"orders-{uuid.uuid4().hex[:6]}"
         async with (
             Worker(client, task_queue=queue, workflows=[OrderWorkflow], activities=ACTIVITIES),

