@@ -3,6 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+TEST_PROCESSES ?= 3
 
 .PHONY: run test unit bench setup clean
 
@@ -20,7 +21,7 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/lint-imports  # the layers and no import cycle (pyproject.toml [tool.importlinter])
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_PROCESSES) --dist loadgroup  # processes: most tests wait on servers and workers
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit

@@ -83,7 +83,7 @@ async def wait_for_first_start(ctx: ScenarioContext, load: asyncio.Task, scenari
             raise ProcessError("the load generator stopped before starting any workflow")
         return any(p.stat().st_size for p in folder.glob("ids-*.txt"))
 
-    if not await steps.poll_until(started, bool, timeout=LOAD_START_TIMEOUT_S, interval=0.1):
+    if not await steps.poll_until(started, bool, timeout=LOAD_START_TIMEOUT_S, interval=steps.QUICK_POLL_S):
         raise ProcessError(f"the load generator started no workflow within {LOAD_START_TIMEOUT_S:.0f}s (see logs/locust-*.log)")
     return time.time()
 

@@ -36,6 +36,8 @@ POLL_INTERVAL_S = 0.5
 """How often server state is polled while a scenario waits for it."""
 QUICK_POLL_S = 0.2
 """For the waits a scenario repeats many times (every burst, every timeline step) or that start its clock."""
+DRAIN_POLL_S = 1.0
+"""Waiting for every started workflow to close describes each open one: the costliest poll, once a second."""
 CONCURRENT_CALLS = 32
 RPC_TIMEOUT = timedelta(seconds=10)
 
@@ -93,7 +95,7 @@ async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float, *, c
         still_open[:] = await open_workflows(client, still_open) if still_open else []
         return still_open
 
-    return list(await poll_until(probe, lambda left: not left, timeout=timeout, interval=1.0))
+    return list(await poll_until(probe, lambda left: not left, timeout=timeout, interval=DRAIN_POLL_S))
 
 
 async def terminate(client: Client, ids: Iterable[str], reason: str) -> None:

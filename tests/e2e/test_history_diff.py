@@ -5,47 +5,18 @@ names the payment activity's retry policy change."""
 from __future__ import annotations
 
 import json
-import uuid
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
-import yaml
 
-from tests.conftest import REPO, relocated, write
-from tests.e2e.test_cli_run import processes_with_marker, run_cli
+from tests.e2e.conftest import OUTAGE_HISTORY
+from tests.e2e.test_cli_run import run_cli
 
-pytestmark = pytest.mark.e2e
-SCENARIO = "retry-outage"
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group(OUTAGE_HISTORY)]
 
 
-@dataclass(frozen=True)
-class Runs:
-    db: Path
-    good: Path
-    flawed: Path
-    good_card: dict
-    flawed_card: dict
-
-
-@pytest.fixture(scope="module")
-def runs(tmp_path_factory) -> Runs:
-    """Two real runs (about a minute each) recorded in one history database, shared by the tests below."""
-    root = tmp_path_factory.mktemp("history-diff")
-    db = root / "history.db"
-    flawed_config = relocated(REPO / "sample_workflows/flawed/default_retry.yaml")
-    flawed_config["app"]["name"] = "sample-orders"  # the same app, a version that dropped its retry policies
-    config = write(root / "flawed.yaml", yaml.safe_dump(flawed_config))
-    cards = {}
-    for name, config_path, expected_exit in (("good", REPO / "readiness.yaml", 0), ("flawed", config, 1)):
-        marker = uuid.uuid4().hex
-        result = run_cli(
-            "run", "--config", str(config_path), "--scenario", SCENARIO, "--out", str(root / name), "--history-db", str(db), marker=marker
-        )
-        assert result.returncode == expected_exit, result.stdout + result.stderr
-        assert "warning" not in result.stderr and processes_with_marker(marker) == []
-        cards[name] = json.loads((root / name / "scorecard.json").read_text())
-    return Runs(db, root / "good", root / "flawed", cards["good"], cards["flawed"])
+@pytest.fixture
+def runs(outage_history):
+    return outage_history
 
 
 def test_each_run_carries_its_effective_definitions(runs):

@@ -54,6 +54,7 @@ def test_every_scenario_kind_says_what_it_does_to_a_protected_profile():
         ("tls", {"client_cert": {"file": "c.pem"}}, "profiles.staging.tls", "both client_cert and client_key"),
         ("tls", SECRET, "profiles.staging.tls", "expected true, false or a mapping"),
     ],
+    ids=["key-literal", "key-number", "key-in-env-name", "env-and-file", "tls-key-literal", "tls-cert-without-key", "tls-literal"],
 )
 def test_a_secret_written_in_the_config_is_refused_without_repeating_it(key, value, key_path, fragment):
     error = config_error({"staging": {"address": "staging.example:7233", key: value}})
