@@ -42,3 +42,12 @@ def pytest_runtest_makereport(item, call):
     if os.environ.get("READINESS_NO_SKIPS") == "1" and report.skipped and not hasattr(report, "wasxfail"):
         report.outcome = "failed"
         report.longrepr = f"skipped under READINESS_NO_SKIPS=1: {report.longrepr}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    """Under `--dist loadgroup` pytest-xdist groups tests by suffixing their node id with the xdist_group name. When a
+    pytest release stops that from taking effect (pytest-dev/pytest-xdist#1386) the shared e2e runs would silently be
+    made once per process; fail before any fixture is built instead."""
+    if getattr(item.config.option, "loadgroup", False) and item.get_closest_marker("xdist_group") and "@" not in item.nodeid:
+        pytest.fail(f"pytest {pytest.__version__} ignores xdist_group under --dist loadgroup: install the pytest pyproject.toml pins")

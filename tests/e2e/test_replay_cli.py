@@ -18,7 +18,7 @@ import pytest
 from tests.conftest import REPO, write
 from tests.e2e.test_cli_run import READINESS, processes_with_marker, run_cli
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("replay-corpora")]  # one process builds the two corpora once
 V1 = "sample_workflows.orders:OrderWorkflow"
 
 
