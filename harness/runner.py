@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from harness import server
 from harness.alerts.observe import observe as observe_alerts
 from harness.audit import audit
-from harness.checks import alert_firing, alert_rules, catalog
+from harness.checks import alert_firing, alert_rules, catalog, policies
 from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
 from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
 from harness.checks.static_audit import static_audit
@@ -32,7 +32,7 @@ from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
 from harness.history import record as history_record
 from harness.journal import Journal, Step, now_iso
-from harness.observe.definitions import run_definitions
+from harness.observe.definitions import read_history_files, run_definitions
 from harness.observe.model import WorkflowRecord
 from harness.observe.recorder import MetricRecorder, MetricWindow, Scrape
 from harness.observe.workflow_types import workflow_type_stats
@@ -99,9 +99,13 @@ def _target_spec(plan: RunPlan, options: RunOptions):
     return spec
 
 
+def workflow_specs(plan: RunPlan) -> list[str]:
+    return sorted({spec for worker in plan.config.workers if worker.python for spec in worker.python.workflows})
+
+
 def static_check(plan: RunPlan) -> CheckResult:
     """The static determinism audit of every Python worker's workflow classes (read from source, not imported)."""
-    paths = sorted({p for w in plan.config.workers if w.python for p in w.python.workflows})
+    paths = workflow_specs(plan)
     skipped = CheckResult(
         id=STATIC_CHECK_ID, scenario="static", failure_mode=STATIC_FAILURE_MODE,
         status=Status.SKIPPED, summary="",
@@ -136,6 +140,18 @@ async def alert_checks(
                         summary=f"The harness could not check the alerts: {type(exc).__name__}: {exc} (logs/alerts-error.txt)")
             for check_id in catalog.ALERT_CHECKS
         ]
+
+
+def policy_check(plan: RunPlan, out_dir: Path) -> CheckResult:
+    """retry.policy over every history the run wrote (whichever scenario fetched it) and the workflow code."""
+    try:
+        histories = read_history_files(sorted((out_dir / "histories").glob("*.json")))
+        return policies.retry_policy(policies.gather(histories, workflow_specs(plan), plan.app_path), plan.config.retry)
+    except Exception as exc:  # noqa: BLE001 - the scenarios' verdicts must still be written
+        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+        (out_dir / "logs" / "policies-error.txt").write_text(traceback.format_exc())
+        return CheckResult(id=policies.CHECK_ID, scenario=policies.SCENARIO, failure_mode=policies.FAILURE_MODE, status=Status.ERROR,
+                           summary=f"The harness could not audit the retry policies: {type(exc).__name__}: {exc} (logs/policies-error.txt)")
 
 
 def _errored_checks(scenario: ScenarioSpec, check_ids: tuple[str, ...], error: str) -> list[CheckResult]:
@@ -253,11 +269,14 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
         with run.journal.step("stop workers, dependencies and server"):
             await stack.aclose()
     workflow_types = workflow_type_stats(scenarios.wall_clock, scenarios.time_skipped)
+    with run.journal.step("retry policies of every history and the code") as step:
+        policy = policy_check(plan, out_dir)
+        step.detail.update(status=policy.status.value, histories=policy.evidence.get("histories_read"))
     with run.journal.step("alert checks", windows=len(recorder.windows)) as step:
         alerts = await alert_checks(plan, recorder.windows, snapshot, tuple(t.workflow_type for t in workflow_types), out_dir)
         step.detail.update({r.id: r.status.value for r in alerts})
     today = date.today()
-    results = apply_waivers([static, *scenarios.checks, *alerts], plan.waivers, today)
+    results = apply_waivers([static, *scenarios.checks, policy, *alerts], plan.waivers, today)
     verdict, reason = decide(results, scenarios.summaries)
     card = Scorecard(
         verdict=verdict,
@@ -282,8 +301,7 @@ def with_history_views(card: Scorecard, plan: RunPlan, options: RunOptions, jour
     history store. Neither may cost the run its verdict: a failure is noted in the journal and the field left None."""
     with journal.step("effective definitions from histories") as step:
         try:
-            specs = [spec for worker in plan.config.workers if worker.python for spec in worker.python.workflows]
-            card = card.model_copy(update={"definitions": run_definitions(out_dir / "histories", specs, plan.app_path)})
+            card = card.model_copy(update={"definitions": run_definitions(out_dir / "histories", workflow_specs(plan), plan.app_path)})
             step.detail["histories"] = card.definitions.histories
         except Exception as exc:  # noqa: BLE001 - an unreadable history must not cost the verdict
             step.detail["error"] = f"{type(exc).__name__}: {exc}"

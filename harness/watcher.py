@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -16,9 +16,8 @@ from temporalio.client import Client, WorkflowHistory
 from harness.alerts import promtool
 from harness.alerts.observe import AlertObservations
 from harness.alerts.rules import RuleSet
-from harness.checks import alert_rules
+from harness.checks import alert_rules, policies
 from harness.checks import watch as watch_checks
-from harness.checks.retry import retry_policy
 from harness.config.loader import load_alert_rules, load_config, waivers_file_of
 from harness.config.models import ReadinessConfig
 from harness.config.waivers import Waiver
@@ -87,23 +86,26 @@ async def alert_observations(plan: WatchPlan, workflow_types: tuple[str, ...]) -
     )
 
 
-def policy_audit(obs: WatchObservations, plan: WatchPlan) -> CheckResult:
-    """retry.policy over the activities of the sampled histories (WatchObservations carries what it reads: `scenario`
-    and `activities`). When workflows ran but no sampled history scheduled an activity there is nothing to audit:
-    SKIPPED, so an app without activities is not INCONCLUSIVE on every watch."""
-    result = retry_policy(obs, None, plan.config)  # type: ignore[arg-type]
-    if result.status != Status.NO_DATA or not obs.runs:
-        return result
-    why = ("--sample 0: no history was fetched, so no retry policy was read" if obs.sample_per_type == 0
-           else f"none of the {len(obs.sampled)} sampled histories scheduled an activity: no retry policy to audit")
-    return result.model_copy(update={"status": Status.SKIPPED, "summary": why[0].upper() + why[1:] + ".", "remediation": ""})
+def policy_audit(obs: WatchObservations, plan: WatchPlan, sampled: Sequence[WorkflowHistory]) -> CheckResult:
+    """retry.policy over the sampled histories and the config's workflow code. With no history sampled there is
+    nothing the cluster showed to audit: SKIPPED, so `--sample 0` is not INCONCLUSIVE on every watch."""
+    if not sampled:
+        why = ("--sample 0: no history was fetched, so no retry policy was read" if obs.sample_per_type == 0
+               else "no history was sampled: no retry policy to audit")
+        return CheckResult(id=policies.CHECK_ID, scenario=obs.scenario, failure_mode=policies.FAILURE_MODE, status=Status.SKIPPED,
+                           summary=why[0].upper() + why[1:] + ".")
+    specs = sorted({spec for worker in plan.config.workers if worker.python for spec in worker.python.workflows})
+    result = policies.retry_policy(policies.gather(sampled, specs, plan.app_path), plan.config.retry)
+    return result.model_copy(update={"scenario": obs.scenario})
 
 
-def judge(obs: WatchObservations, plan: WatchPlan, alerts: AlertObservations | None) -> list[CheckResult]:
+def judge(
+    obs: WatchObservations, plan: WatchPlan, alerts: AlertObservations | None, sampled: Sequence[WorkflowHistory] = ()
+) -> list[CheckResult]:
     thresholds = plan.config.watch
     results = [
         watch_checks.failure_rate(obs, thresholds), watch_checks.latency(obs, thresholds), watch_checks.stuck(obs, thresholds),
-        policy_audit(obs, plan),
+        policy_audit(obs, plan, sampled),
     ]
     if alerts is not None and plan.config.alerts is not None:
         results += [alert_rules.alerts_static(alerts), alert_rules.alerts_runbooks(plan.config.alerts, alerts.workflow_types, alerts.rules.alerts)]
@@ -120,7 +122,7 @@ async def watch(
     )
     alerts = await alert_observations(plan, tuple(c.workflow_type for c in window_counts(obs)))
     today = date.today()
-    checks = apply_waivers(judge(obs, plan, alerts), plan.waivers, today)
+    checks = apply_waivers(judge(obs, plan, alerts, sampled), plan.waivers, today)
     verdict, reason = decide(checks, [])
     judged = {c.id for c in checks}
     card = Scorecard(

@@ -1,7 +1,6 @@
 """Failure mode: retry storms when a dependency goes down, and business errors that burn the retry budget.
 
-- `retry.policy`: every activity type's effective retry policy and timeouts, read from ActivityTaskScheduled
-  (so it holds for workers in any SDK language).
+- (`retry.policy` judges every history of the run and the code: harness.checks.policies.)
 - `retry.outage`: what the retries did to the dependency during and after an outage.
 - `retry.non_retryable`: a business error must fail on attempt 1.
 """
@@ -9,14 +8,13 @@
 from __future__ import annotations
 
 import math
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from harness.config.models import ReadinessConfig, RetryRules
+from harness.config.models import ReadinessConfig
 from harness.config.scenarios import OutageThresholds
-from harness.observe.activities import ActivityRecord, RetryPolicyView, attempt_times
+from harness.observe.activities import ActivityRecord, attempt_times
 from harness.observe.figures import peak_rate, rate
 from harness.observe.model import BacklogSample, LoadObservations, NonRetryableObservations, WorkflowRecord
 from harness.scorecard.evidence import AttemptsInSecond, BacklogPoint, OutageEvidence
@@ -25,7 +23,7 @@ from harness.scorecard.model import CheckResult, Status, subjects
 if TYPE_CHECKING:  # specs are read here, never built: their kinds' modules import this one
     from harness.scenarios.retry_outage import RetryOutageScenario
 
-POLICY_ID, OUTAGE_ID, NON_RETRYABLE_ID = "retry.policy", "retry.outage", "retry.non_retryable"
+OUTAGE_ID, NON_RETRYABLE_ID = "retry.outage", "retry.non_retryable"
 FAILURE_MODE = "retry storms when a dependency goes down"
 MAX_BACKLOG_ROWS = 120
 
@@ -37,69 +35,6 @@ def _result(
         id=check_id, scenario=scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
         evidence=evidence, remediation=remediation if status != Status.PASS else "",
         subjects=subjects(activity_types=activity_types) if status == Status.FAIL else [],
-    )
-
-
-def _seconds(value: float) -> str:
-    return "none" if value == 0 else f"{value:g}s"
-
-
-def policy_problems(policy: RetryPolicyView, record: ActivityRecord, rules: RetryRules) -> list[str]:
-    problems = []
-    if policy.maximum_attempts == 0 and record.schedule_to_close_s == 0:
-        problems.append("unlimited attempts and no schedule-to-close timeout: it retries for as long as the workflow lives")
-    if policy.maximum_attempts != 1 and policy.backoff_coefficient < rules.min_backoff_coefficient:
-        problems.append(f"backoff coefficient {policy.backoff_coefficient:g} is below {rules.min_backoff_coefficient:g}")
-    if rules.business_errors and policy.maximum_attempts != 1 and not policy.non_retryable_error_types:
-        problems.append(f"no non-retryable error types, though the app has business errors ({', '.join(rules.business_errors)})")
-    if record.start_to_close_s > rules.max_start_to_close_without_heartbeat and record.heartbeat_s == 0:
-        problems.append(
-            f"start-to-close {record.start_to_close_s:g}s without a heartbeat timeout: a crashed worker is noticed only then"
-        )
-    return problems
-
-
-def retry_policy(obs: LoadObservations, spec: object, config: ReadinessConfig) -> CheckResult:
-    rules = config.retry
-    by_type: dict[str, dict[tuple, list[ActivityRecord]]] = defaultdict(lambda: defaultdict(list))
-    for record in obs.activities:
-        key = (record.policy, record.schedule_to_close_s, record.start_to_close_s, record.heartbeat_s)
-        by_type[record.activity_type][key].append(record)
-    rows, failing = [], []
-    for activity_type in sorted(by_type):
-        for (policy, *_), records in by_type[activity_type].items():
-            problems = policy_problems(policy, records[0], rules)
-            rows.append({
-                "activity_type": activity_type,
-                "scheduled": len(records),
-                "max_attempts": policy.maximum_attempts or "unlimited",
-                "initial_interval": _seconds(policy.initial_interval_s),
-                "backoff": policy.backoff_coefficient,
-                "max_interval": _seconds(policy.maximum_interval_s),
-                "non_retryable": ", ".join(policy.non_retryable_error_types) or "none",
-                "schedule_to_close": _seconds(records[0].schedule_to_close_s),
-                "start_to_close": _seconds(records[0].start_to_close_s),
-                "heartbeat": _seconds(records[0].heartbeat_s),
-                "problems": "; ".join(problems) or "ok",
-            })
-            if problems:
-                failing.append(f"{activity_type}: {problems[0]}")
-    evidence = {"activity_types": len(by_type), "policies": rows}
-    if not rows:
-        return _result(POLICY_ID, obs.scenario, Status.NO_DATA, "No activity was scheduled, so no retry policy was seen.", evidence)
-    if failing:
-        return _result(
-            POLICY_ID, obs.scenario, Status.FAIL,
-            f"{len(failing)} of {len(rows)} activity retry policies are unsafe: {'; '.join(failing[:3])}.", evidence,
-            "Give every activity an explicit RetryPolicy: maximum_attempts or a schedule_to_close_timeout so retrying ends, "
-            f"backoff_coefficient >= {rules.min_backoff_coefficient:g} so retries thin out during an outage, "
-            "non_retryable_error_types for business errors, and a heartbeat_timeout (with activity.heartbeat()) on long activities.",
-            activity_types=[row["activity_type"] for row in rows if row["problems"] != "ok"],
-        )
-    return _result(
-        POLICY_ID, obs.scenario, Status.PASS,
-        f"All {len(rows)} retry policies of {len(by_type)} activity types are bounded, back off and declare business errors.",
-        evidence,
     )
 
 

@@ -80,7 +80,7 @@ KIND = ScenarioKind(
     name="retry_outage",
     spec=RetryOutageScenario,
     run=run,
-    checks=(ScenarioCheck(retry.OUTAGE_ID, retry.retry_outage), ScenarioCheck(retry.POLICY_ID, retry.retry_policy)),
+    checks=(ScenarioCheck(retry.OUTAGE_ID, retry.retry_outage),),
     effect="takes a dependency down and generates load",
     validate=validate,
 )

@@ -1,58 +1,18 @@
-"""retry.policy, retry.outage and retry.non_retryable on hand-built observations."""
+"""retry.outage and retry.non_retryable on hand-built observations (retry.policy: test_policy_audit.py)."""
 
 from __future__ import annotations
 
 import dataclasses
 
-from harness.checks.retry import non_retryable, retry_outage, retry_policy
-from harness.config.models import ReadinessConfig, RetryRules
+from harness.checks.retry import non_retryable, retry_outage
+from harness.config.models import RetryRules
 from harness.config.scenarios import OutageThresholds
-from harness.observe.activities import RetryPolicyView
 from harness.observe.model import NonRetryableCase, NonRetryableObservations, WorkflowRecord
 from harness.scenarios.retry_outage import RetryOutageScenario
 from harness.scorecard.model import Status
 from tests.unit.load_observations import DEFAULT, FAULT_END, GOOD, outage, simulated
 
 RULES = RetryRules(business_errors=["PaymentDeclined"])
-
-
-def test_policy_passes_bounded_backing_off_policy_with_business_errors():
-    result = retry_policy(outage(GOOD), None, ReadinessConfig.model_construct(retry=RULES))
-    assert result.status == Status.PASS
-    [row] = result.evidence["policies"]
-    assert row["activity_type"] == "charge_payment" and row["max_attempts"] == 8 and row["problems"] == "ok"
-    assert row["scheduled"] == len(outage(GOOD).activities)
-
-
-def test_policy_fails_default_policy_on_unbounded_attempts_and_missing_business_errors():
-    obs = outage(DEFAULT)
-    obs = dataclasses.replace(obs, activities=tuple(dataclasses.replace(a, schedule_to_close_s=0.0) for a in obs.activities))
-    result = retry_policy(obs, None, ReadinessConfig.model_construct(retry=RULES))
-    assert result.status == Status.FAIL
-    problems = result.evidence["policies"][0]["problems"]
-    assert "unlimited attempts and no schedule-to-close" in problems and "no non-retryable error types" in problems
-    assert result.evidence["policies"][0]["max_attempts"] == "unlimited"
-    assert "non_retryable_error_types" in result.remediation
-
-
-def test_policy_flags_low_backoff_and_long_activity_without_heartbeat():
-    flat = RetryPolicyView(1.0, 1.0, 1.0, 5, ("PaymentDeclined",))
-    record = dataclasses.replace(simulated(0, 1000.0, flat), start_to_close_s=600.0)
-    result = retry_policy(outage(GOOD, activities=(record,)), None, ReadinessConfig.model_construct(retry=RULES))
-    problems = result.evidence["policies"][0]["problems"]
-    assert result.status == Status.FAIL
-    assert "backoff coefficient 1 is below 2" in problems and "start-to-close 600s without a heartbeat timeout" in problems
-
-
-def test_policy_rows_split_one_type_called_with_two_policies():
-    records = (simulated(0, 1000.0, GOOD), simulated(1, 1001.0, DEFAULT, schedule_to_close=0.0))
-    result = retry_policy(outage(GOOD, activities=records), None, ReadinessConfig.model_construct(retry=RULES))
-    assert [r["max_attempts"] for r in result.evidence["policies"]] == [8, "unlimited"]
-    assert result.status == Status.FAIL and "1 of 2" in result.summary
-
-
-def test_policy_without_activities_is_no_data():
-    assert retry_policy(outage(GOOD, activities=()), None, ReadinessConfig.model_construct(retry=RULES)).status == Status.NO_DATA
 
 
 def test_outage_good_policy_passes_with_measured_figures():

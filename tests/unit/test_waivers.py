@@ -15,12 +15,12 @@ from harness.alerts import rules
 from harness.checks import alert_rules
 from harness.checks.determinism import restart_replay
 from harness.checks.heartbeat import longrun_heartbeat
-from harness.checks.retry import non_retryable, retry_outage, retry_policy
+from harness.checks.retry import non_retryable, retry_outage
 from harness.checks.signals import signals_concurrent
 from harness.cli import main
 from harness.cli.common import console
 from harness.cli.run import print_waivers
-from harness.config.models import AlertsConfig, ReadinessConfig, RetryRules
+from harness.config.models import AlertsConfig
 from harness.config.scenarios import OutageThresholds
 from harness.config.waivers import Waiver, load_waivers
 from harness.errors import ConfigError
@@ -292,13 +292,6 @@ def test_without_waivers_nothing_changes():
 
 def test_subjects_helper_sorts_prefixes_and_dedupes():
     assert subjects(workflow_types=["B", "A", "A", ""], activity_types=["x"]) == ["activity_type:x", "workflow_type:A", "workflow_type:B"]
-
-
-def test_retry_policy_names_the_activity_types_with_unsafe_policies():
-    obs = outage(DEFAULT)
-    obs = dataclasses.replace(obs, activities=tuple(dataclasses.replace(a, schedule_to_close_s=0.0) for a in obs.activities))
-    result = retry_policy(obs, None, ReadinessConfig.model_construct(retry=RetryRules(business_errors=["PaymentDeclined"])))
-    assert result.status == Status.FAIL and result.subjects == ["activity_type:charge_payment"]
 
 
 def test_retry_outage_names_the_faulted_activity_types():

@@ -9,18 +9,16 @@ import pytest
 from temporalio.api.enums.v1 import EventType, TimeoutType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowHistory
 
-from harness.checks.retry import retry_policy
 from harness.checks.watch import failure_rate, latency, stuck
 from harness.config.loader import validate
-from harness.config.models import ReadinessConfig, RetryRules, WatchThresholds
+from harness.config.models import ReadinessConfig, WatchThresholds
 from harness.errors import ConfigError
-from harness.observe.activities import ActivityRecord
 from harness.observe.model import WorkflowRecord
 from harness.scorecard.model import Status
 from harness.watch.model import StuckWorkflow, VisibleRun, WatchObservations
 from harness.watch.stats import choose_sample, duration_text, failing_task, scorecard_types, type_counts
 from harness.watcher import WatchPlan, judge, policy_audit
-from tests.unit.load_observations import DEFAULT, GOOD
+from tests.fixtures.heartbeat.histories import export_history
 from tests.unit.test_observe import event, started
 
 E = EventType
@@ -201,26 +199,24 @@ def test_stuck_within_the_limit_warns_and_none_passes():
 # the retry-policy audit on sampled histories
 
 
-def activity(policy, schedule_to_close: float) -> ActivityRecord:
-    return ActivityRecord("OrderWorkflow-1", "2", "charge_payment", NOW - 500, policy, schedule_to_close, 10.0, 0.0, 1, outcome="completed")
+def history(maximum_attempts: int) -> WorkflowHistory:
+    return WorkflowHistory("wf-0", export_history(maximum_attempts=maximum_attempts))
 
 
-def test_retry_policy_audit_reads_the_sampled_activities():
-    rules = RetryRules(business_errors=["PaymentDeclined"])
-    good = retry_policy(window(*orders(1), activities=(activity(GOOD, 300.0),)), None, ReadinessConfig.model_construct(retry=rules))  # type: ignore[arg-type]
-    assert good.status == Status.PASS and good.scenario == "watch"
-    bad = retry_policy(dataclasses.replace(window(*orders(1)), activities=(activity(DEFAULT, 0.0),)), None, ReadinessConfig.model_construct(retry=rules))  # type: ignore[arg-type]
-    assert bad.status == Status.FAIL and "unlimited attempts" in bad.evidence["policies"][0]["problems"]
-
-
-def test_watch_audits_policies_only_where_activities_were_seen(tmp_path):
+def test_retry_policy_audit_reads_the_sampled_histories(tmp_path):
     plan = WatchPlan(validate(MINIMAL, ReadinessConfig, "readiness.yaml"), tmp_path / "readiness.yaml", tmp_path, None)
-    assert policy_audit(window(*orders(1), activities=(activity(GOOD, 300.0),)), plan).status == Status.PASS
-    assert policy_audit(window(), plan).status == Status.NO_DATA
-    no_activities = policy_audit(window(*orders(3), sampled=(record_of(orders(1)[0]),)), plan)
-    assert no_activities.status == Status.SKIPPED and "None of the 1 sampled histories scheduled an activity" in no_activities.summary
-    unsampled = policy_audit(dataclasses.replace(window(*orders(3)), sample_per_type=0), plan)
+    good = policy_audit(window(*orders(1)), plan, [history(5)])
+    assert good.status == Status.PASS and good.scenario == "watch" and good.evidence["histories_read"] == 1
+    bad = policy_audit(window(*orders(1)), plan, [history(5), history(0)])
+    assert bad.status == Status.FAIL and bad.subjects == ["activity_type:export_orders"]
+    assert "unlimited attempts" in next(r["problems"] for r in bad.evidence["policies"] if r["max_attempts"] == "unlimited")
+
+
+def test_watch_skips_the_policy_audit_without_sampled_histories(tmp_path):
+    plan = WatchPlan(validate(MINIMAL, ReadinessConfig, "readiness.yaml"), tmp_path / "readiness.yaml", tmp_path, None)
+    unsampled = policy_audit(dataclasses.replace(window(*orders(3)), sample_per_type=0), plan, [])
     assert unsampled.status == Status.SKIPPED and unsampled.summary.startswith("--sample 0")
+    assert policy_audit(window(*orders(3)), plan, []).status == Status.SKIPPED
     assert [c.id for c in judge(window(*orders(3)), plan, None)] == ["watch.failure_rate", "watch.latency", "watch.stuck", "retry.policy"]
 
 
