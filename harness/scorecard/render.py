@@ -152,7 +152,8 @@ def to_markdown(card: Scorecard) -> str:
         *_workflow_types_md(card),
     ]
     for check in card.checks:
-        lines += [f"## {STATUS_ICON[check.status.value]} `{check.id}` ({check.scenario})", "", f"*Covers:* {check.failure_mode}.", ""]
+        where = check.scenario if check.scenario.startswith("(") else f"({check.scenario})"  # "(all faults)" is already one
+        lines += [f"## {STATUS_ICON[check.status.value]} `{check.id}` {where}", "", f"*Covers:* {check.failure_mode}.", ""]
         lines += [check.summary, ""]
         if check.subjects:
             lines += [f"*Concerns:* {', '.join(f'`{s}`' for s in check.subjects)}", ""]

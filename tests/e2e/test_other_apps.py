@@ -1,0 +1,53 @@
+"""Apps we did not shape the checks on (tests/fixtures/apps/), run through the CLI as their team would.
+
+The tutorial-shaped greeting app runs no dependency and no outage, yet its unlimited default retry policy is a
+retry.policy FAIL read from history. The billing app's card charge is a local activity, whose policy no history
+records: the FAIL comes from the code, with file and line, and names the local activity."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+from tests.conftest import REPO
+from tests.e2e.test_cli_run import processes_with_marker, run_cli
+
+pytestmark = pytest.mark.e2e
+APPS = REPO / "tests/fixtures/apps"
+
+
+def run_app(config: str, out) -> dict:
+    marker = uuid.uuid4().hex
+    result = run_cli("run", "--config", str(APPS / config), "--out", str(out), marker=marker)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert processes_with_marker(marker) == []
+    return json.loads((out / "scorecard.json").read_text())
+
+
+def check(card: dict, check_id: str) -> dict:
+    return next(c for c in card["checks"] if c["id"] == check_id)
+
+
+def test_the_tutorial_apps_default_retry_policy_fails_from_history_without_any_outage(tmp_path):
+    card = run_app("greeting.yaml", tmp_path)
+    assert [s["name"] for s in card["scenarios"]] == ["worker-restart"] and card["verdict"] == "NO-GO"
+    policy = check(card, "retry.policy")
+    assert policy["status"] == "FAIL" and policy["subjects"] == ["activity_type:compose_greeting"]
+    assert "activity compose_greeting: unlimited attempts and no schedule-to-close timeout" in policy["summary"]
+    [row] = [r for r in policy["evidence"]["policies"] if r["kind"] == "activity"]
+    assert row["source"] == "history" and row["seen"] >= 6 and row["max_attempts"] == "unlimited"
+    assert policy["evidence"]["disagreements"] == []  # the code writes no policy, and history shows the default
+
+
+def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_code(tmp_path):
+    card = run_app("billing.yaml", tmp_path)
+    policy = check(card, "retry.policy")
+    assert policy["status"] == "FAIL" and policy["subjects"] == ["activity_type:charge_card"]
+    assert "local activity charge_card (billing/workflows.py:15): unlimited attempts" in policy["summary"]
+    [row] = [r for r in policy["evidence"]["policies"] if r["kind"] == "local_activity"]
+    assert row["source"] == "code" and row["retry_policy"] == "default" and row["seen"] > 0
+    assert "business errors (CardDeclined)" in row["problems"]  # its code raises CardDeclined
+    assert row["highest_attempt_seen"] > 1  # the outage made the local activity retry inside the worker
+    assert "retry.policy" in (tmp_path / "scorecard.md").read_text()
