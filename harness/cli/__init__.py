@@ -10,6 +10,7 @@ import click
 
 from harness import __version__
 from harness.cli.common import EXIT_INTERRUPTED, fail
+from harness.cli.audit_histories import audit_histories
 from harness.cli.history import diff, history
 from harness.cli.parity import parity
 from harness.cli.replay import audit, replay
@@ -36,6 +37,6 @@ def main() -> None:
     """Production-readiness harness for Temporal workflows: provoke failures, get a go/no-go scorecard."""
 
 
-for command in (run, capture, replay, audit, validate, schema, watch_command, history, diff, report, parity):
+for command in (run, capture, replay, audit, audit_histories, validate, schema, watch_command, history, diff, report, parity):
     main.add_command(command)
 

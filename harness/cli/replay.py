@@ -35,12 +35,64 @@ IMPORT_PATH = re.compile(r"^[A-Za-z_][\w.]*(:[A-Za-z_]\w*)?$")
 SHOWN_FAILURES = 20
 
 
-def _workflow_paths(value: str) -> list[str]:
+def parse_workflow_paths(value: str) -> list[str]:
     paths = [p.strip() for p in value.split(",") if p.strip()]
     bad = [p for p in paths if not IMPORT_PATH.match(p)]
     if not paths or bad:
         fail(f"--workflows: expected MODULE[:CLASS][,...] (got {', '.join(bad) or repr(value)})", 2)
     return paths
+
+
+async def pull_histories(
+    chosen: profiles.Profile | None, address: str | None, namespace: str | None, query: str, limit: int, out_dir: Path
+) -> list[Path]:
+    """`--from-cluster`: at most `limit` histories matching `query`, written to `out_dir`, from the profile's cluster
+    (or --address/--namespace, else TEMPORAL_* env vars). Read-only: allowed on protected profiles."""
+    if chosen is not None:
+        client = await profiles.connect(chosen, address=address, namespace=namespace)
+        where = f"{address or chosen.address} (profile {chosen.name})"
+    else:
+        target = cluster.target(address, namespace)
+        client = await server.connect(target)
+        where = target.address
+    pulled, gone = await cluster.pull(client, query, limit, out_dir)
+    note = f" ({gone} closed and deleted by retention before they could be fetched)" if gone else ""
+    console.print(f"Pulled {len(pulled)} histories from {escape(where)} namespace {escape(client.namespace)}{note}")
+    return pulled
+
+
+def cluster_options(command):
+    """--from-cluster, --query, --limit, --address, --namespace, --profile and --config, as `replay` takes them."""
+    for option in reversed((
+        click.option("--from-cluster", is_flag=True, help="Read live histories pulled with --query instead of files."),
+        click.option("--query", metavar="VISIBILITY-QUERY", help="e.g. \"WorkflowType='Order' AND StartTime > '2026-11-01T00:00:00Z'\"."),
+        click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True, help="At most this many workflows are pulled."),
+        address_option, namespace_option,
+        profile_option(
+            default=None,
+            help="With --from-cluster: pull from this profile of the config (its address, namespace, TLS and API key); allowed on "
+            "protected profiles. Without it: --address/--namespace, else TEMPORAL_* env vars.",
+        ),
+        click.option(
+            "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), metavar="PATH",
+            help="Config whose `profiles` --profile names  [default: readiness.yaml when there is one].",
+        ),
+    )):
+        command = option(command)
+    return command
+
+
+def check_sources(paths: tuple[Path, ...], from_cluster: bool, query: str | None, cluster_only: dict[str, object]) -> None:
+    """One error line and exit 2 for a wrong mix of files and --from-cluster options."""
+    if from_cluster == bool(paths):
+        fail("give history files/folders, or --from-cluster with --query (not both)", 2)
+    if from_cluster and not query:
+        fail("--from-cluster needs --query (a visibility query such as \"WorkflowType='Order'\")", 2)
+    if not from_cluster and any(cluster_only.values()):
+        *first, last = cluster_only
+        fail(f"{', '.join(first)} and {last} only apply with --from-cluster", 2)
+    if cluster_only.get("--config") and not cluster_only.get("--profile"):
+        fail("--config only names where --profile is declared: give --profile too", 2)
 
 
 def print_report(report: ReplayReport) -> None:
@@ -75,36 +127,19 @@ def print_report(report: ReplayReport) -> None:
     "--jobs", type=click.IntRange(1, 64), default=min(os.cpu_count() or 1, 64), show_default="CPU count", help="Replay processes."
 )
 @click.option("--single-pass", is_flag=True, help="Skip the second pass under another PYTHONHASHSEED (halves the time; set-order bugs go unseen).")
-@click.option("--from-cluster", is_flag=True, help="Replay live histories pulled with --query instead of files.")
-@click.option("--query", metavar="VISIBILITY-QUERY", help="e.g. \"WorkflowType='Order' AND StartTime > '2026-11-01T00:00:00Z'\".")
-@click.option("--limit", type=click.IntRange(1, 100_000), default=200, show_default=True, help="At most this many workflows are pulled.")
 @click.option("--save-histories", type=click.Path(path_type=Path, file_okay=False), help="Keep the pulled histories in this folder.")
-@address_option
-@namespace_option
-@profile_option(
-    default=None,
-    help="With --from-cluster: pull from this profile of the config (its address, namespace, TLS and API key); allowed on "
-    "protected profiles. Without it: --address/--namespace, else TEMPORAL_* env vars.",
-)
-@click.option(
-    "--config", "config_path", type=click.Path(path_type=Path, dir_okay=False), metavar="PATH",
-    help="Config whose `profiles` --profile names  [default: readiness.yaml when there is one].",
-)
+@cluster_options
 def replay(
     paths: tuple[Path, ...], workflows: str, json_path: Path | None, junit_path: Path | None, jobs: int, single_pass: bool,
     from_cluster: bool, query: str | None, limit: int, save_histories: Path | None, address: str | None, namespace: str | None,
     profile: str | None, config_path: Path | None,
 ) -> None:
     """Replay workflow histories (files or folders of JSON, or --from-cluster) against workflow code."""
-    workflow_paths = _workflow_paths(workflows)
-    if from_cluster == bool(paths):
-        fail("give history files/folders, or --from-cluster with --query (not both)", 2)
-    if from_cluster and not query:
-        fail("--from-cluster needs --query (a visibility query such as \"WorkflowType='Order'\")", 2)
-    if not from_cluster and (query or save_histories or address or namespace or profile or config_path):
-        fail("--query, --save-histories, --address, --namespace, --profile and --config only apply with --from-cluster", 2)
-    if config_path and not profile:
-        fail("--config only names where --profile is declared: give --profile too", 2)
+    workflow_paths = parse_workflow_paths(workflows)
+    check_sources(paths, from_cluster, query, {
+        "--query": query, "--save-histories": save_histories, "--address": address, "--namespace": namespace,
+        "--profile": profile, "--config": config_path,
+    })
     chosen = profile_from_cli(profile, config_path) if profile else None
     seeds = HASH_SEEDS[:1] if single_pass else HASH_SEEDS
     scratch = tempfile.TemporaryDirectory(prefix="readiness-pulled-")
@@ -112,17 +147,7 @@ def replay(
     async def go() -> ReplayReport:
         sources = list(paths)
         if from_cluster:
-            if chosen is not None:
-                client = await profiles.connect(chosen, address=address, namespace=namespace)
-                where = f"{address or chosen.address} (profile {chosen.name})"
-            else:
-                target = cluster.target(address, namespace)
-                client = await server.connect(target)
-                where = target.address
-            pulled, gone = await cluster.pull(client, query, limit, save_histories or Path(scratch.name))
-            sources = pulled
-            note = f" ({gone} closed and deleted by retention before they could be fetched)" if gone else ""
-            console.print(f"Pulled {len(pulled)} histories from {escape(where)} namespace {escape(client.namespace)}{note}")
+            sources = await pull_histories(chosen, address, namespace, query, limit, save_histories or Path(scratch.name))
         return await replay_corpus(sources, workflow_paths, jobs=jobs, env=dict(os.environ), cwd=Path.cwd(), seeds=seeds)
 
     with scratch:
@@ -146,7 +171,7 @@ def replay(
 @click.option("--strict", is_flag=True, help="Exit 1 when there are findings (they are warnings otherwise).")
 def audit(modules: tuple[str, ...], root: Path, json_path: Path | None, strict: bool) -> None:
     """Static determinism audit of workflow code (MODULE or MODULE:CLASS): what the sandbox does not catch."""
-    paths = _workflow_paths(",".join(modules))
+    paths = parse_workflow_paths(",".join(modules))
     try:
         result = static_audit(run_audit(paths, root), blocking=strict)
     except ConfigError as exc:
