@@ -75,8 +75,8 @@ def test_good_app_is_go(tmp_path):
     assert card["schema_version"] == SCHEMA_VERSION and card["verdict"] == "GO" and card["exit_code"] == 0
     checks = {c["id"]: c for c in card["checks"]}
     assert list(checks) == [
-        "determinism.static", "determinism.restart_replay", "retry.outage", "retry.policy", "retry.non_retryable",
-        "latency.schedule_to_start", "longrun.heartbeat", "signals.concurrent", "longrun.time_skip",
+        "determinism.static", "determinism.restart_replay", "retry.outage", "retry.non_retryable",
+        "latency.schedule_to_start", "longrun.heartbeat", "signals.concurrent", "longrun.time_skip", "retry.policy",
         "alerts.static", "alerts.fire", "alerts.runbooks",
     ]
     assert {k: c["status"] for k, c in checks.items() if c["status"] != "PASS"} == ({} if PROMTOOL else {"alerts.fire": "SKIPPED"})
@@ -90,8 +90,12 @@ def test_good_app_is_go(tmp_path):
     assert outage["faulted_activity_types"] == ["charge_payment"] and outage["activities_hit"] > 10
     assert outage["attempts_per_s_before"] > 0 and 1 < outage["storm_factor"] <= 4 and outage["retry_amplification"] > 1
     assert outage["workflows_failed"] == 0 and outage["drain_after_restore_s"] is not None
-    policies = {row["activity_type"]: row for row in checks["retry.policy"]["evidence"]["policies"]}
-    assert set(policies) == {"reserve_inventory", "charge_payment", "ship_order"}
+    policies = {row["name"]: row for row in checks["retry.policy"]["evidence"]["policies"] if row["kind"] == "activity"}
+    assert {name: row["source"] for name, row in policies.items()} == {
+        "reserve_inventory": "history", "charge_payment": "history", "ship_order": "history", "export_orders": "history",
+        "renew_subscription": "history", "refund_payment": "code",  # refunds run only on a cancel: judged from the code
+    }
+    assert checks["retry.policy"]["evidence"]["disagreements"] == []
     assert policies["charge_payment"]["max_attempts"] == 8 and policies["charge_payment"]["backoff"] == 3.0
     cases = checks["retry.non_retryable"]["evidence"]["cases"]
     assert len(cases) == 2 and all(c["attempts"] == 1 and c["retry_state"] == "NON_RETRYABLE_FAILURE" for c in cases)
@@ -155,8 +159,9 @@ def test_flawed_app_is_no_go_naming_every_workflow(tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
     assert card["verdict"] == "NO-GO"
-    static, check, *alerts = card["checks"]
-    assert {a["id"]: a["status"] for a in alerts} == ALERTS_PASS
+    checks = {c["id"]: c for c in card["checks"]}
+    static, check = checks.pop("determinism.static"), checks.pop("determinism.restart_replay")
+    assert {k: c["status"] for k, c in checks.items()} == {"retry.policy": "PASS", **ALERTS_PASS}
     assert static["status"] == "WARN" and static["evidence"]["by_rule"] == {"io": 1}
     assert check["status"] == "FAIL"
     problems = check["evidence"]["problems"]

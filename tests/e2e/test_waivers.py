@@ -25,8 +25,8 @@ waivers:
     owner: orders-team
     ticket: OPS-412
     expires: {expires}
-  - check: retry.policy
-    reason: the payments SDK retries internally
+  - check: retry.outage
+    reason: the payment service is rate limited upstream
     owner: payments-team
     ticket: PAY-123
     expires: {expires}
@@ -59,7 +59,7 @@ def test_a_valid_waiver_is_go_with_waivers_and_the_same_waiver_expired_is_no_go(
     markdown = (out / "scorecard.md").read_text()
     top = markdown.split("## Run")[0]
     assert "## Verdict: **GO-WITH-WAIVERS**" in top and "## Waived failures" in top and "| OPS-412 | orders-team |" in top
-    assert "## Unused waivers" in top and "retry.policy did not run in this run" in top
+    assert "## Unused waivers" in top and "retry.outage did not run in this run" in top
     assert 'message="WAIVED (OPS-412, expires' in (out / "junit.xml").read_text()
     assert "Waived failures:" in result.stdout and "Verdict: GO-WITH-WAIVERS" in result.stdout
 
