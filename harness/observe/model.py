@@ -95,6 +95,20 @@ class MetricSample:
 
 
 @dataclass(frozen=True)
+class LiveReplay:
+    """A closed workflow queried on the restarted workers: with an empty cache, a worker replays the whole history to
+    answer, so this is a replay of the recorded history by the restarted worker's code."""
+
+    workflow_id: str
+    error: str = ""
+    """The query's failure; "" when it was answered."""
+
+    @property
+    def nondeterministic(self) -> bool:
+        return "TMPRL1100" in self.error or "nondetermin" in self.error.lower()
+
+
+@dataclass(frozen=True)
 class RestartObservations:
     """What the worker-restart scenario saw."""
 
@@ -110,6 +124,8 @@ class RestartObservations:
     metrics: tuple[MetricSample, ...] = field(default=())
     drain_deadline_hit: bool = False
     """True when some workflow was still open at the completion deadline."""
+    live_replays: tuple[LiveReplay, ...] = ()
+    """The workflows that closed before the kill, replayed on the restarted workers."""
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from temporalio.client import (
     WorkflowFailureError,
     WorkflowHistory,
     WorkflowQueryFailedError,
+    WorkflowQueryRejectedError,
 )
 from temporalio.service import RPCError
 
@@ -25,7 +26,7 @@ from harness.config.models import WorkerConfig
 from harness.config.scenarios import StartsItsOwnWorkflows
 from harness.environment import Environment
 from harness.observe import histories
-from harness.observe.model import KillRecord, ReplayOutcome, WorkflowRecord
+from harness.observe.model import KillRecord, LiveReplay, ReplayOutcome, WorkflowRecord
 from harness.scenarios.base import ScenarioContext
 from harness.workers import WorkerSupervisor
 from harness.workload import render_input
@@ -243,6 +244,25 @@ def metric_window(ctx: ScenarioContext, scenario: str, phase: str, description: 
     if ctx.recorder is None:
         return contextlib.nullcontext()
     return ctx.recorder.window(scenario, phase, description, expects)
+
+
+REPLAY_QUERY = "__stack_trace"
+"""Built into every SDK's workers, so any closed workflow can be asked it."""
+
+
+async def replay_on_workers(ctx: ScenarioContext, ids: Iterable[str]) -> tuple[LiveReplay, ...]:
+    """Ask each closed workflow the built-in stack-trace query: a worker that does not have it cached (a restarted one
+    has nothing cached) replays its whole history to answer, and fails with a non-determinism error if its code no
+    longer matches the history."""
+
+    async def ask(workflow_id: str) -> LiveReplay:
+        try:
+            await ctx.client.get_workflow_handle(workflow_id).query(REPLAY_QUERY, rpc_timeout=RPC_TIMEOUT)
+            return LiveReplay(workflow_id)
+        except (RPCError, WorkflowQueryFailedError, WorkflowQueryRejectedError) as exc:
+            return LiveReplay(workflow_id, str(exc) or type(exc).__name__)
+
+    return tuple(await bounded(ask(w) for w in ids))
 
 
 async def replay_histories(ctx: ScenarioContext, name: str, records: tuple[WorkflowRecord, ...]) -> tuple[ReplayOutcome, ...]:

@@ -91,6 +91,12 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
     with journal.step("wait for workflows to close", name, timeout_s=scenario.completion_timeout) as step:
         drained = await _drain(ctx, ids, scenario.completion_timeout)
         step.detail.update(drained)
+    closed_before_kill = [w for w in ids if w not in running]
+    live: tuple = ()
+    if closed_before_kill:
+        with journal.step("replay the workflows that closed before the kill on the restarted workers", name) as step:
+            live = await steps.replay_on_workers(ctx, closed_before_kill)
+            step.detail.update(workflows=len(live), failed=sum(bool(r.error) for r in live))
     with journal.step("collect histories and metrics", name) as step:
         _, records = await steps.collect_histories(ctx, ids)
         after, scrape_errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
@@ -106,6 +112,7 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         replays=outcomes,
         metrics=samples + after,
         drain_deadline_hit=drained["deadline_hit"],
+        live_replays=live,
     )
 
 

@@ -1,7 +1,7 @@
 """Apps we did not shape the checks on (tests/fixtures/apps/), run through the CLI as their team would.
 
 The tutorial-shaped greeting app runs no dependency and no outage, yet its unlimited default retry policy is a
-retry.policy FAIL read from history. The billing app's card charge is a local activity, whose policy no history
+retry.policy FAIL read from history, and its millisecond workflows still get a restart-replay verdict. The billing app's card charge is a local activity, whose policy no history
 records: the FAIL comes from the code, with file and line, and names the local activity."""
 
 from __future__ import annotations
@@ -39,6 +39,21 @@ def test_the_tutorial_apps_default_retry_policy_fails_from_history_without_any_o
     [row] = [r for r in policy["evidence"]["policies"] if r["kind"] == "activity"]
     assert row["source"] == "history" and row["seen"] >= 6 and row["max_attempts"] == "unlimited"
     assert policy["evidence"]["disagreements"] == []  # the code writes no policy, and history shows the default
+    # millisecond workflows: most runs see all six closed before the kill; those that did close are replayed live
+    restart, evidence = check(card, "determinism.restart_replay"), check(card, "determinism.restart_replay")["evidence"]
+    assert restart["status"] == "PASS" and evidence["running_at_kill"] + evidence.get("replayed_on_restarted_workers", 0) == 6
+    if evidence["running_at_kill"] == 0:
+        assert "Not exercised: a workflow resuming mid-flight" in restart["summary"]
+
+
+def test_millisecond_workflows_that_replay_differently_fail_restart_replay(tmp_path):
+    card = run_app("greeting_replay_flawed.yaml", tmp_path)
+    restart = check(card, "determinism.restart_replay")
+    assert restart["status"] == "FAIL" and restart["subjects"] == ["workflow_type:GreetingWorkflow"]
+    evidence = restart["evidence"]
+    assert evidence["replay_failures"] == 6 and len(evidence["problems"]) == 6
+    live = evidence.get("live_replay_errors", [])  # the workflows closed before the kill, replayed by the restarted worker
+    assert len(live) == 6 - evidence["running_at_kill"] and all("TMPRL1100" in e["error"] for e in live)
 
 
 def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_code(tmp_path):

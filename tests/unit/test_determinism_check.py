@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.checks.determinism import CHECK_ID, REMEDIATION_FAILED, REMEDIATION_NONDETERMINISM, restart_replay
-from harness.observe.model import ReplayOutcome
+from harness.observe.model import LiveReplay, ReplayOutcome
 from harness.scorecard.model import Status
 from tests.unit.observations import kill, nondeterministic, observations, record
 
@@ -58,9 +58,32 @@ def test_unconfirmed_kill_is_no_data_never_pass():
     assert restart_replay(observations(kills=()), None, None).status == Status.NO_DATA
 
 
-def test_nothing_mid_flight_is_no_data():
+def test_nothing_mid_flight_and_nothing_replayed_on_the_restarted_workers_is_no_data():
     result = restart_replay(observations(running_at_kill=()), None, None)
-    assert result.status == Status.NO_DATA and "mid-flight" in result.summary
+    assert result.status == Status.NO_DATA and "mid-flight" in result.summary and "0 of 3 closed workflows" in result.summary
+    assert result.evidence["not_exercised"] == ["a workflow resuming mid-flight on a restarted worker"]
+
+
+def test_millisecond_workflows_replayed_on_the_restarted_workers_pass_saying_what_was_not_exercised():
+    live = tuple(LiveReplay(f"wf-{i}") for i in range(3))
+    result = restart_replay(observations(3, running_at_kill=(), live_replays=live), None, None)
+    assert result.status == Status.PASS
+    assert "all 3 closed before it" in result.summary and "replayed all 3 histories from scratch" in result.summary
+    assert "Not exercised: a workflow resuming mid-flight" in result.summary
+    assert result.evidence["exercised"][0].startswith("3 of 3 closed histories replayed by the restarted workers")
+
+
+def test_a_restarted_worker_that_cannot_replay_a_closed_history_fails_on_nondeterminism():
+    live = (LiveReplay("wf-0"), LiveReplay("wf-1", "[TMPRL1100] Nondeterminism error: Missing associated machine for LocalActivity(1)"))
+    result = restart_replay(observations(2, running_at_kill=(), live_replays=live), None, None)
+    assert result.status == Status.FAIL and [p["workflow_id"] for p in result.evidence["problems"]] == ["wf-1"]
+    assert result.remediation == REMEDIATION_NONDETERMINISM
+
+
+def test_a_query_that_failed_for_another_reason_is_not_a_replay():
+    live = (LiveReplay("wf-0"), LiveReplay("wf-1", "deadline exceeded"))
+    result = restart_replay(observations(2, running_at_kill=(), live_replays=live), None, None)
+    assert result.status == Status.NO_DATA and "1 of 2 closed workflows" in result.summary and "deadline exceeded" in result.summary
 
 
 def test_restart_that_picked_up_nothing_is_no_data():
