@@ -60,7 +60,7 @@ def _cross_check(obs: LoadObservations, kind: str, history_p99: float | None) ->
 def _need(obs: LoadObservations, kind: str, arrival_per_s: float, headroom: float) -> dict:
     """Slots needed at the target rate: arrivals per second x seconds each task holds a slot, plus headroom."""
     if kind == "activity":
-        held = [r.closed_at - r.last_started_at for r in obs.activities if r.attempts == 1 and r.closed_at and r.last_started_at]
+        held = [r.closed_at - r.last_started_at for r in obs.activities if r.attempts == 1 and r.closed_at and r.last_started_at and not r.local]
     else:
         held = [t.latency_s for t in obs.latencies if t.kind == "workflow_execution"]
     if not held or arrival_per_s <= 0:

@@ -110,7 +110,8 @@ def measure_outage(obs: LoadObservations, burst_window: float) -> tuple[OutageEv
         drain_after_restore_s=None if drain is None else round(drain, 1),
         peak_backlog_workflow_tasks=max((b.workflow for b in obs.backlog), default=None),
         peak_backlog_activity_tasks=max((b.activity for b in obs.backlog), default=None),
-        attempt_times="reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)",
+        attempt_times="reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)"
+        + ("; local activities: exact attempt counts from their markers, spread by the policy their code writes" if any(r.local for r in hit) else ""),
         attempts_per_second=_series(attempts, load_start, obs.load.ended_at + burst_window),
         fault_from_s=round(start - load_start, 1),
         fault_to_s=round(end - load_start, 1),

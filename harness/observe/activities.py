@@ -8,6 +8,8 @@ times of earlier attempts are reconstructed from the policy (see `attempt_times`
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import EventType, RetryState, TimeoutType
@@ -60,6 +62,9 @@ class ActivityRecord:
     """Message of the failure before the last attempt (attempt > 1)."""
     schedule_to_start_s: float | None = None
     """Exact only when attempts == 1; None otherwise."""
+    local: bool = False
+    """A local activity, read from its marker: attempts are exact, the policy is the code's (history has none), and
+    `last_started_at` is when the marker was recorded, just after the last attempt ended (it does not say when it began)."""
 
 
 @dataclass(frozen=True)
@@ -149,6 +154,56 @@ def activities(history: WorkflowHistory) -> list[ActivityRecord]:
             if row["attempts"] == 0 and kind == EventType.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
                 row["attempts"] = 1  # timed out before any attempt started (schedule-to-start)
     return [ActivityRecord(**row) for row in scheduled.values()]
+
+
+LOCAL_ACTIVITY_MARKERS = ("core_local_activity", "LocalActivity")
+"""Core-based SDKs (Python, TypeScript, .NET, Ruby), and the Go SDK's marker name (its details carry ActivityType / Attempt)."""
+TEMPORAL_DEFAULT_POLICY = RetryPolicyView(1.0, 2.0, 100.0, 0, ())
+
+
+def local_activity_marker(attrs) -> dict | None:
+    """The details of a local-activity marker (activity_type, attempt, original_schedule_time...); None
+    for any other marker or unreadable details."""
+    if attrs.marker_name not in LOCAL_ACTIVITY_MARKERS or "data" not in attrs.details or not attrs.details["data"].payloads:
+        return None
+    try:
+        data = json.loads(attrs.details["data"].payloads[0].data)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(data, dict):
+        return None
+    name, attempt = data.get("activity_type") or data.get("ActivityType"), data.get("attempt") or data.get("Attempt") or 1
+    return {**data, "activity_type": name, "attempt": attempt} if isinstance(name, str) and isinstance(attempt, int) else None
+
+
+def _timestamp(value: object, default: float) -> float:
+    if isinstance(value, dict) and isinstance(value.get("seconds"), int):
+        return value["seconds"] + value.get("nanos", 0) / 1e9
+    return default
+
+
+def local_activities(history: WorkflowHistory, policies: Mapping[str, RetryPolicyView] | None = None) -> list[ActivityRecord]:
+    """Every local activity the workflow ran, from its markers: exact attempts, the first schedule time the marker
+    records, the marker's own time as the completion, and the policy the code gives it (`policies` by activity type;
+    Temporal's default otherwise)."""
+    found = []
+    for event in history.events:
+        if event.event_type != EventType.EVENT_TYPE_MARKER_RECORDED:
+            continue
+        attrs = event.marker_recorded_event_attributes
+        data = local_activity_marker(attrs)
+        if data is None:
+            continue
+        completed = _seconds(event)  # recorded by the workflow task the completion woke (the marker's complete_time is not reliable)
+        found.append(ActivityRecord(
+            workflow_id=history.workflow_id, activity_id=f"local-{data.get('seq', data.get('activity_id', event.event_id))}",
+            activity_type=data["activity_type"], scheduled_at=min(completed, _timestamp(data.get("original_schedule_time"), completed)),
+            policy=(policies or {}).get(data["activity_type"], TEMPORAL_DEFAULT_POLICY), schedule_to_close_s=0.0,
+            start_to_close_s=0.0, heartbeat_s=0.0, attempts=data["attempt"], last_started_at=completed, closed_at=completed,
+            outcome="failed" if attrs.HasField("failure") else "completed",
+            failure_type=_failure_type(attrs.failure) if attrs.HasField("failure") else "", local=True,
+        ))
+    return found
 
 
 def task_latencies(history: WorkflowHistory) -> list[TaskLatency]:

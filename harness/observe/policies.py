@@ -10,17 +10,13 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
-from harness.observe.activities import RetryPolicyView, activities
-
-LOCAL_ACTIVITY_MARKERS = ("core_local_activity", "LocalActivity")
-"""Core-based SDKs, and the Go SDK's marker name (its details carry ActivityType / Attempt)."""
+from harness.observe.activities import RetryPolicyView, activities, local_activity_marker
 
 
 @dataclass(frozen=True)
@@ -54,21 +50,6 @@ def _policy(rp) -> RetryPolicyView:
     )
 
 
-def local_activity_marker(attrs) -> tuple[str, int] | None:
-    """(activity type, attempt) of a local-activity marker; None for any other marker or unreadable details."""
-    if attrs.marker_name not in LOCAL_ACTIVITY_MARKERS or "data" not in attrs.details or not attrs.details["data"].payloads:
-        return None
-    try:
-        data = json.loads(attrs.details["data"].payloads[0].data)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    if not isinstance(data, dict):
-        return None
-    name = data.get("activity_type") or data.get("ActivityType")
-    attempt = data.get("attempt") or data.get("Attempt") or 1
-    return (name, int(attempt)) if isinstance(name, str) and isinstance(attempt, int) else None
-
-
 def sightings(history: WorkflowHistory) -> list[PolicySighting]:
     """What one history shows; empty for a history that does not start with WorkflowExecutionStarted."""
     events = list(history.events)
@@ -93,7 +74,7 @@ def sightings(history: WorkflowHistory) -> list[PolicySighting]:
             attrs = event.marker_recorded_event_attributes
             if (marker := local_activity_marker(attrs)) is not None:
                 found.append(PolicySighting(
-                    "local_activity", marker[0], workflow_type, None, (0.0, 0.0, 0.0), attempt=marker[1],
+                    "local_activity", marker["activity_type"], workflow_type, None, (0.0, 0.0, 0.0), attempt=marker["attempt"],
                     failed=attrs.HasField("failure"),
                 ))
         elif event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections import defaultdict
+from dataclasses import asdict
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -11,7 +13,8 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
-from harness.errors import ProcessError
+from harness.audit.call_sites import call_sites
+from harness.errors import ConfigError, ProcessError
 from harness.load.driver import LoadResult, LoadSpec, run_load
 from harness.load.shape import Stage
 from harness.observe import activities, metrics
@@ -110,6 +113,23 @@ def summarise_load(result: LoadResult, stages: list[Stage], started: float, ende
     )
 
 
+def local_activity_policies(ctx: ScenarioContext) -> dict[str, activities.RetryPolicyView]:
+    """The retry policy each local activity's call site writes (history records none), for reconstructing when its
+    attempts happened; types whose call sites write none, disagree or cannot be read get Temporal's default."""
+    specs = sorted({spec for worker in ctx.plan.config.workers if worker.python for spec in worker.python.workflows})
+    try:
+        sites = [s for s in call_sites(specs, ctx.plan.app_path) if s.kind == "local_activity"] if specs else []
+    except ConfigError:
+        return {}
+    written = defaultdict(set)
+    for site in sites:
+        written[site.name].add(None if "retry_policy" in site.unresolved else site.policy)
+    return {
+        name: activities.RetryPolicyView(**asdict(policy))
+        for name, policies in written.items() if len(policies) == 1 and (policy := next(iter(policies))) is not None
+    }
+
+
 async def drain_and_observe(
     ctx: ScenarioContext, name: str, ids: list[str], drain_timeout: float, *, load: LoadSummary,
     backlog: list[BacklogSample], before: tuple[MetricSample, ...], fault: FaultRecord | None = None,
@@ -122,7 +142,8 @@ async def drain_and_observe(
         await steps.terminate(ctx.client, still_open, f"readiness scenario {name} ended")
     with ctx.journal.step("collect histories and metrics", name) as step:
         fetched, records = await steps.collect_histories(ctx, ids)
-        found_activities = tuple(a for h in fetched for a in activities.activities(h))
+        local_policies = local_activity_policies(ctx)
+        found_activities = tuple(a for h in fetched for a in (*activities.activities(h), *activities.local_activities(h, local_policies)))
         latencies = tuple(t for h in fetched for t in activities.task_latencies(h))
         after, errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
         step.detail.update(histories=len(records), activities=len(found_activities), task_latencies=len(latencies), scrape_errors=errors)

@@ -66,3 +66,7 @@ def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_co
     assert "business errors (CardDeclined)" in row["problems"]  # its code raises CardDeclined
     assert row["highest_attempt_seen"] > 1  # the outage made the local activity retry inside the worker
     assert "retry.policy" in (tmp_path / "scorecard.md").read_text()
+    outage = check(card, "retry.outage")  # the storm, counted from the local activities' markers
+    assert outage["status"] == "FAIL" and outage["subjects"] == ["activity_type:charge_card"]
+    assert outage["evidence"]["activities_hit"] > 10 and outage["evidence"]["storm_factor"] > 4
+    assert "local activities: exact attempt counts from their markers" in outage["evidence"]["attempt_times"]

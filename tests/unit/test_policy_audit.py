@@ -13,7 +13,7 @@ from temporalio.client import WorkflowHistory
 from harness.audit.call_sites import call_sites
 from harness.checks.policies import PolicyEvidence, gather, retry_policy
 from harness.config.models import RetryRules
-from harness.observe.activities import RetryPolicyView
+from harness.observe.activities import TEMPORAL_DEFAULT_POLICY, RetryPolicyView, attempt_times, local_activities
 from harness.observe.policies import PolicySighting, sightings
 from harness.scorecard.model import Status
 from tests.conftest import REPO, write
@@ -68,6 +68,16 @@ def test_a_recorded_history_shows_the_local_activity_the_child_and_the_workflows
     assert found["local_activity"].name == "flaky" and found["local_activity"].attempt == 3 and found["local_activity"].policy is None
     assert found["child_workflow"].name == "Child" and found["child_workflow"].policy.maximum_attempts == 3
     assert found["child_workflow"].bounds[0] == 60.0
+
+
+def test_a_local_activity_marker_becomes_an_activity_record_with_exact_attempts():
+    history = WorkflowHistory.from_json("parent", json.loads(RECORDED.read_text()))
+    [record] = local_activities(history)
+    assert record.local and record.activity_type == "flaky" and record.attempts == 3 and record.outcome == "completed"
+    assert record.policy == TEMPORAL_DEFAULT_POLICY and record.scheduled_at <= record.closed_at
+    assert len(attempt_times(record)) == 3
+    three = RetryPolicyView(2.0, 3.0, 60.0, 3, ())
+    assert local_activities(history, {"flaky": three})[0].policy == three
 
 
 def test_a_local_activity_seen_only_in_history_is_listed_as_not_judged():
