@@ -73,6 +73,9 @@ class CallSite:
     mentions: frozenset[str] | None = None
     """Every name and string the activity's code (and what it calls in the app) contains, so the error types it can
     raise are among them; None when its definition is not in the app's source."""
+    definition: str | None = None
+    """`package.module:function` of an activity defined as a module-level function in the app (what a worker
+    registers); None for class-based activities, child workflows and definitions outside the app."""
 
     @property
     def where(self) -> str:
@@ -84,6 +87,8 @@ class _Reader:
         self.auditor = auditor
         self._trees: dict[str, ast.Module] = {}
         self._assigned_once: dict[str, ast.expr] = {}
+        self.last_definition: str | None = None
+        """Where the type last named by type_name() is defined, as `module:function` (see CallSite.definition)."""
         """Names the function being read assigns exactly once (`timeout = timedelta(seconds=10)`)."""
 
     def _tree(self, module: Module) -> ast.Module:
@@ -156,6 +161,7 @@ class _Reader:
         if found is None or found[2] is not None:
             return fallback
         owner, head, _ = found
+        self.last_definition = f"{owner.name}:{head}" if head in owner.functions and kind != "child_workflow" else None
         node = owner.functions.get(head) or owner.classes.get(head)
         wanted = WORKFLOW_DEFN if kind == "child_workflow" else ACTIVITY_DEFN
         for dec in getattr(node, "decorator_list", []):
@@ -217,10 +223,11 @@ class _Reader:
                 except NotLiteral:
                     bounds.append(None)
                     unresolved.append(key)
+            self.last_definition = None
+            name = self.type_name(module, node.args[0], kind, local)
             found.append(CallSite(
-                kind, self.type_name(module, node.args[0], kind, local), module.rel, node.lineno, workflow, policy, text,
-                (bounds[0], bounds[1], bounds[2]), tuple(unresolved),
-                self.mentions(module, node.args[0], local) if kind != "child_workflow" else None,
+                kind, name, module.rel, node.lineno, workflow, policy, text, (bounds[0], bounds[1], bounds[2]), tuple(unresolved),
+                self.mentions(module, node.args[0], local) if kind != "child_workflow" else None, self.last_definition,
             ))
         return found
 

@@ -12,6 +12,7 @@ from harness import __version__
 from harness.cli.common import EXIT_INTERRUPTED, fail
 from harness.cli.audit_histories import audit_histories
 from harness.cli.history import diff, history
+from harness.cli.init import init
 from harness.cli.parity import parity
 from harness.cli.replay import audit, replay
 from harness.cli.report import report
@@ -37,6 +38,6 @@ def main() -> None:
     """Production-readiness harness for Temporal workflows: provoke failures, get a go/no-go scorecard."""
 
 
-for command in (run, capture, replay, audit, audit_histories, validate, schema, watch_command, history, diff, report, parity):
+for command in (init, run, capture, replay, audit, audit_histories, validate, schema, watch_command, history, diff, report, parity):
     main.add_command(command)
 
