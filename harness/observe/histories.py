@@ -51,6 +51,41 @@ async def fetch(client: Client, workflow_id: str, run_id: str | None = None) -> 
     return await client.get_workflow_handle(workflow_id, run_id=run_id).fetch_history()
 
 
+MAX_FAMILY = 200
+"""Histories fetched per started workflow at most (its runs and its children's), so a runaway fan-out stays bounded."""
+
+
+def relatives(history: WorkflowHistory) -> list[tuple[str, str | None]]:
+    """(workflow id, run id) of the run this one continued (continue-as-new, retry or cron: its previous run) and of
+    each child workflow it started (run id None: the child's latest run, whose own chain is then followed)."""
+    found: list[tuple[str, str | None]] = []
+    for event in history.events:
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+            previous = event.workflow_execution_started_event_attributes.continued_execution_run_id
+            if previous:
+                found.append((history.workflow_id, previous))
+        elif event.event_type == EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED:
+            found.append((event.child_workflow_execution_started_event_attributes.workflow_execution.workflow_id, None))
+    return found
+
+
+async def fetch_family(client: Client, workflow_id: str, limit: int = MAX_FAMILY) -> list[WorkflowHistory]:
+    """The workflow's latest run first, then every earlier run of its chain and every child workflow it (or a child)
+    started, with their runs: the activities of a fan-out or of a continued run live in those histories."""
+    family = [await fetch(client, workflow_id)]
+    seen = {(workflow_id, None)}
+    todo = relatives(family[0])
+    while todo and len(family) < limit:
+        key = todo.pop(0)
+        if key in seen:
+            continue
+        seen.add(key)
+        history = await fetch(client, *key)
+        family.append(history)
+        todo.extend(relatives(history))
+    return family
+
+
 def summarise(history: WorkflowHistory, history_file: str | None = None) -> WorkflowRecord:
     workflow_type, run_id, status, failure_message, failure_kind, cause = "", "", "RUNNING", None, None, None
     started_at = closed_at = None
@@ -105,10 +140,11 @@ def safe_name(workflow_id: str) -> str:
     return f"_{name}" if name.startswith(".") else name
 
 
-def write(history: WorkflowHistory, out_dir: Path, relative_dir: str = "histories") -> str:
-    """Write the history as Temporal's JSON (replayable by any SDK, openable in the UI); return its relative path."""
+def write(history: WorkflowHistory, out_dir: Path, relative_dir: str = "histories", run_id: str = "") -> str:
+    """Write the history as Temporal's JSON (replayable by any SDK, openable in the UI); return its relative path.
+    `run_id` names an earlier run of a chain, so it does not overwrite the latest run's file."""
     folder = out_dir / relative_dir
     folder.mkdir(parents=True, exist_ok=True)
-    name = safe_name(history.workflow_id) + ".json"
+    name = safe_name(history.workflow_id + (f"-run-{run_id}" if run_id else "")) + ".json"
     (folder / name).write_text(history.to_json(), encoding="utf-8")
     return f"{relative_dir}/{name}"

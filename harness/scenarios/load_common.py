@@ -141,7 +141,8 @@ async def drain_and_observe(
         step.detail["open"] = len(still_open)
         await steps.terminate(ctx.client, still_open, f"readiness scenario {name} ended")
     with ctx.journal.step("collect histories and metrics", name) as step:
-        fetched, records = await steps.collect_histories(ctx, ids)
+        families, records = await steps.collect_families(ctx, ids)  # a fan-out's activities are in its children
+        fetched = [h for family in families.values() for h in family]
         local_policies = local_activity_policies(ctx)
         found_activities = tuple(a for h in fetched for a in (*activities.activities(h), *activities.local_activities(h, local_policies)))
         latencies = tuple(t for h in fetched for t in activities.task_latencies(h))

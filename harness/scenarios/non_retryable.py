@@ -81,13 +81,12 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
             retrying.update(found)
             step.detail.update(retried=len(found))
     with journal.step("collect histories", name) as step:
-        fetched, records = await steps.collect_histories(ctx, list(started))
-        found_activities = [a for h in fetched for a in activities.activities(h)]
+        families, records = await steps.collect_families(ctx, list(started))  # the activity may run in a child workflow
         step.detail["histories"] = len(records)
-    history_files = {r.workflow_id: r.history_file for r in records}
+    history_files = {r.workflow_id: r.history_file for r in reversed(records)}  # a workflow id's latest run wins
     cases = []
     for workflow_id, error_type in started.items():
-        mine = [a for a in found_activities if a.workflow_id == workflow_id and a.activity_type == scenario.activity]
+        mine = [a for h in families[workflow_id] for a in activities.activities(h) if a.activity_type == scenario.activity]
         attempts = max([a.attempts for a in mine] + [retrying.get(workflow_id, 0)])
         last = mine[-1] if mine else None
         cases.append(NonRetryableCase(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
@@ -192,8 +192,15 @@ async def fetch_histories(ctx: ScenarioContext, ids: Iterable[str], *, client: C
 
 
 def keep_histories(ctx: ScenarioContext, fetched: Iterable[WorkflowHistory]) -> tuple[WorkflowRecord, ...]:
-    """Write each history into the report folder and summarise it."""
-    return tuple(histories.summarise(h, histories.write(h, ctx.out_dir)) for h in fetched)
+    """Write each history into the report folder and summarise it (a workflow id's earlier runs get their run id
+    in the file name)."""
+    records, written = [], set()
+    for history in fetched:
+        record = histories.summarise(history)
+        earlier = history.workflow_id in written
+        written.add(history.workflow_id)
+        records.append(replace(record, history_file=histories.write(history, ctx.out_dir, run_id=record.run_id if earlier else "")))
+    return tuple(records)
 
 
 async def collect_histories(
@@ -202,6 +209,14 @@ async def collect_histories(
     """Fetch every history, keep it as a file, and summarise it."""
     fetched = await fetch_histories(ctx, ids, client=client)
     return fetched, keep_histories(ctx, fetched)
+
+
+async def collect_families(ctx: ScenarioContext, ids: Iterable[str]) -> tuple[dict[str, list[WorkflowHistory]], tuple[WorkflowRecord, ...]]:
+    """Like collect_histories, with every started workflow's earlier runs and child workflows (histories.fetch_family):
+    started workflow id -> its family (its latest run first), and a record per history kept."""
+    ids = list(ids)
+    families = dict(zip(ids, await bounded(histories.fetch_family(ctx.client, w) for w in ids)))
+    return families, keep_histories(ctx, [h for family in families.values() for h in family])
 
 
 @dataclass(frozen=True)

@@ -127,3 +127,19 @@ def test_journal_records_ok_failed_and_interrupted_steps(tmp_path):
     assert steps[1]["error"] == "RuntimeError: it broke"
     assert all(s["ended_at"] and s["duration_s"] is not None for s in steps)
     assert seen[:2] == [("good", "running"), ("good", "ok")]
+
+
+def test_a_history_names_the_run_it_continued_and_the_children_it_started():
+    from temporalio.api.enums.v1 import EventType
+    from temporalio.api.history.v1 import HistoryEvent
+    from temporalio.client import WorkflowHistory
+
+    from harness.observe.histories import relatives
+
+    started = HistoryEvent(event_id=1, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    started.workflow_execution_started_event_attributes.continued_execution_run_id = "run-1"
+    child = HistoryEvent(event_id=7, event_type=EventType.EVENT_TYPE_CHILD_WORKFLOW_EXECUTION_STARTED)
+    child.child_workflow_execution_started_event_attributes.workflow_execution.workflow_id = "batch-1-chunk-0"
+    assert relatives(WorkflowHistory("batch-1", [started, child])) == [("batch-1", "run-1"), ("batch-1-chunk-0", None)]
+    first_run = HistoryEvent(event_id=1, event_type=EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED)
+    assert relatives(WorkflowHistory("batch-1", [first_run])) == []  # nothing before the first run, no children
