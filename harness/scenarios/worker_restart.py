@@ -87,6 +87,8 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         step.detail["running"] = len(running)
     samples, _ = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="before_kill")
     async with steps.workers_down(ctx, name, scenario.kill_signal, fault=f"every worker {scenario.kill_signal}ed") as down:
+        # a millisecond workflow seen running may have closed before the kill landed: it was not mid-flight
+        running = [d.id for d in await _describe_all(ctx, running) if d.status == WorkflowExecutionStatus.RUNNING]
         await asyncio.sleep(scenario.restart_after)
     with journal.step("wait for workflows to close", name, timeout_s=scenario.completion_timeout) as step:
         drained = await _drain(ctx, ids, scenario.completion_timeout)
