@@ -48,6 +48,7 @@ NEVER_TOUCH_TEMPORAL = {
     "validate": "reads config files only",
     "schema": "prints the JSON Schema",
     "audit": "reads workflow source only",
+    "init": "reads workflow source only and writes starter files",
     "capture": "the same runner and report writer as `run`, into a corpus folder",
 }
 

@@ -44,7 +44,7 @@ def test_the_batch_apps_children_local_and_sync_activities_are_found():
     assert kinds == {("child_workflow", "ChunkWorkflow"), ("local_activity", "reserve_quota"), ("activity", "transform_chunk")}
     assert facts.activity_definitions == ("sample_workflows.batch.activities:reserve_quota", "sample_workflows.batch.activities:transform_chunk")
     batch = workflows["BatchWorkflow"]
-    assert [(h.kind, h.name) for h in batch.handlers] == [("update", "resize"), ("query", "progress")]  # the validator is no handler
+    assert [(h.kind, h.name) for h in batch.handlers] == [("signal", "tag"), ("update", "resize"), ("query", "progress")]  # the validator is no handler
     assert batch.run_input.value["batch_id"] == "batch_id-{i}" and batch.run_input.value["items"] == 40
     assert not batch.waits_forever  # it waits for its handlers only after the children: a plain start ends by itself
 
