@@ -52,9 +52,11 @@ def _input_line(prefix: str, placeholder: Placeholder | None) -> str:
 
 
 def _workload(facts: AppFacts) -> WorkflowFacts:
-    """The workflow that worker-restart and schedule-to-start start: the first that ends by itself within minutes, if
-    the code has one (no timer of days, no wait for a condition without a timeout)."""
-    return min(facts.workflows, key=lambda w: (w.longest_timer_days is not None, w.waits_forever))
+    """The workflow that worker-restart and schedule-to-start start: the first entry point (not started as another's
+    child) that ends by itself within minutes, if the code has one (no timer of days, no condition wait without a
+    timeout)."""
+    children = {s.name for w in facts.workflows for s in w.call_sites if s.kind == "child_workflow"}
+    return min(facts.workflows, key=lambda w: (w.type_name in children, w.longest_timer_days is not None, w.waits_forever))
 
 
 def _message(handler: Handler) -> Any:

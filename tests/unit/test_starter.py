@@ -47,6 +47,9 @@ def test_the_batch_apps_children_local_and_sync_activities_are_found():
     assert [(h.kind, h.name) for h in batch.handlers] == [("signal", "tag"), ("update", "resize"), ("query", "progress")]  # the validator is no handler
     assert batch.run_input.value["batch_id"] == "batch_id-{i}" and batch.run_input.value["items"] == 40
     assert not batch.waits_forever  # it waits for its handlers only after the children: a plain start ends by itself
+    files = starter_files(facts, ["sample_workflows.batch.workflows"], REPO, REPO / "readiness.yaml")
+    assert yaml.safe_load(files.config)["workload"]["workflow"] == "BatchWorkflow"  # the entry point, not its child
+    assert list(files.scenarios) == ["worker-restart", "schedule-to-start", "signals-concurrent"]
 
 
 def test_the_starter_picks_scenarios_from_what_the_code_shows(tmp_path):
