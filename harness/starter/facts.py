@@ -9,7 +9,6 @@ timeouts) and its activity, local-activity and child-workflow call sites with th
 from __future__ import annotations
 
 import ast
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -245,7 +244,3 @@ def discover(modules: Sequence[str], root: Path) -> AppFacts:
             key_path="MODULE",
         )
     return AppFacts(tuple(workflows.values()))
-
-
-def ceil_days(days: float) -> int:
-    return max(1, math.ceil(days))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import math
 import os
 import re
 from collections.abc import Sequence
@@ -17,10 +18,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from harness.starter.facts import AppFacts, Handler, Placeholder, WorkflowFacts, ceil_days
+from harness.config.models import RetryRules
+from harness.starter.facts import AppFacts, Handler, Placeholder, WorkflowFacts
 
-LONG_ACTIVITY_S = 60.0
-"""retry.max_start_to_close_without_heartbeat's default: a longer start-to-close is a long activity."""
+LONG_ACTIVITY_S = RetryRules().max_start_to_close_without_heartbeat
+"""The heartbeat rule's default bound: a longer start-to-close is a long activity."""
 MAX_COMBINATIONS = 6
 
 
@@ -121,7 +123,7 @@ def _heartbeat_scenario(workflow: WorkflowFacts, activity: str, start_to_close: 
 
 def _time_skip_scenario(workflow: WorkflowFacts) -> str:
     days = workflow.longest_timer_days or 0
-    skip = f"{ceil_days(days) + 1}d" if days else "10d"
+    skip = f"{math.ceil(days) + 1}d" if days else "10d"
     note = "" if days else "  # TODO: the timer is computed from the input: skip past it"
     lines = [
         f"# {workflow.type_name} waits for days: run it on the time-skipping test server, SIGKILL and restart every worker",
