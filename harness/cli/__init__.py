@@ -9,8 +9,8 @@ from __future__ import annotations
 import click
 
 from harness import __version__
-from harness.cli.common import EXIT_INTERRUPTED, fail
 from harness.cli.audit_histories import audit_histories
+from harness.cli.common import EXIT_INTERRUPTED, fail
 from harness.cli.history import diff, history
 from harness.cli.init import init
 from harness.cli.parity import parity

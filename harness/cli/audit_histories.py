@@ -17,7 +17,7 @@ from rich.markup import escape
 from harness.audit.call_sites import call_sites
 from harness.checks import policies
 from harness.cli.common import STATUS_STYLE, console, fail, profile_from_cli, run_async
-from harness.cli.replay import parse_workflow_paths, check_sources, cluster_options, pull_histories
+from harness.cli.replay import check_sources, cluster_options, parse_workflow_paths, pull_histories
 from harness.config import load_config
 from harness.config.models import RetryRules
 from harness.errors import ConfigError

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from harness.alerts import rules as alert_rules
 from harness.config.models import ReadinessConfig
@@ -53,35 +53,47 @@ def read_yaml(path: Path, *, dates_as_text: bool = False) -> Any:
         raise ConfigError(f"invalid YAML value: {exc}", file=str(path)) from None
 
 
-def _key_path(loc: tuple[Any, ...], model: type[BaseModel]) -> str:
-    path = ""
+def _models_in(annotation: Any) -> list[tuple[str | None, type[BaseModel]]]:
+    """The models a field's annotation holds (through unions, lists, dicts and Annotated), each with its union tag."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(None, annotation)]
+    found = [m for arg in get_args(annotation) for m in _models_in(arg)]
+    tags = [t.tag for t in getattr(annotation, "__metadata__", ()) if isinstance(t, Tag)]
+    return [(tags[0], model) for _, model in found] if tags else found
+
+
+def _locate(loc: tuple[Any, ...], model: type[BaseModel], data: Any) -> tuple[str, list[str]]:
+    """The location as the user wrote it (no union tags, no `[0]` where one mapping stands for a list of one) and
+    the keys the model allows there."""
+    path, node = "", data
+    candidates: list[tuple[str | None, type[BaseModel]]] = [(None, model)]
     for part in loc:
         if isinstance(part, int):
-            path += f"[{part}]"
-        elif part in ("embedded", "existing") and path == "target":
-            continue  # pydantic inserts the union tag into the location
-        else:
-            path += f".{part}" if path else str(part)
-    return path or "(top level)"
-
-
-def _allowed_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
-    current: Any = model
-    for part in loc[:-1]:
-        fields = getattr(current, "model_fields", None)
-        if fields is None or not isinstance(part, str) or part not in fields:
+            if isinstance(node, list):  # else one mapping given where a list is accepted (e.g. `workload`)
+                path += f"[{part}]"
+                node = node[part] if 0 <= part < len(node) else None
             continue
-        annotation = fields[part].annotation
-        candidates = [a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)]
-        nested = [a for a in candidates if issubclass(a, BaseModel)]
-        current = nested[0] if len(nested) == 1 else current
-    return sorted(getattr(current, "model_fields", {}))
+        tagged = [m for tag, m in candidates if len(candidates) > 1 and (tag == part or part in _literal_values(m))]
+        if tagged:  # pydantic puts the union member's tag into the location
+            candidates = [(None, tagged[0])]
+            continue
+        path += f".{part}" if path else str(part)
+        node = node.get(part) if isinstance(node, dict) else None
+        owners = [m for _, m in candidates if part in m.model_fields]
+        if owners:  # else a key of a mapping the user names (e.g. a profile): the values' model stays
+            candidates = _models_in(owners[0].model_fields[part].annotation)
+    return path or "(top level)", sorted(candidates[0][1].model_fields) if len(candidates) == 1 else []
 
 
-def _describe(error: dict[str, Any], model: type[BaseModel]) -> str:
+def _literal_values(model: type[BaseModel]) -> list[Any]:
+    """The values of the model's Literal fields: a discriminated union's tag is one of them (e.g. `kind: existing`)."""
+    return [v for f in model.model_fields.values() if get_origin(f.annotation) is Literal for v in get_args(f.annotation)]
+
+
+def _describe(error: dict[str, Any], model: type[BaseModel], data: Any) -> str:
     kind = error["type"]
     if kind == "extra_forbidden":
-        allowed = _allowed_keys(model, error["loc"])
+        allowed = _locate(error["loc"][:-1], model, data)[1]
         return "unknown key" + (f" (expected one of: {', '.join(allowed)})" if allowed else "")
     if kind == "missing":
         return "required key is missing"
@@ -100,7 +112,7 @@ def validate(data: Any, model: type[BaseModel], file: str) -> Any:
         first = errors[0]
         more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
         raise ConfigError(
-            _describe(first, model) + more, file=file, key_path=_key_path(first["loc"], model)
+            _describe(first, model, data) + more, file=file, key_path=_locate(first["loc"], model, data)[0]
         ) from None
 
 

@@ -65,9 +65,9 @@ def test_references_the_config_cannot_satisfy_are_config_errors(tmp_path, scenar
 @pytest.mark.parametrize(
     ("text", "key_path"),
     [
-        ("kind: retry_outage\nfault: {dependency: payments, kind: flood}\n", "fault.network.kind"),
-        ("kind: retry_outage\nfault: {dependency: payments, kind: down, toxicity: 2}\n", "fault.network.toxicity"),
-        ("kind: retry_outage\nfault: {activity: charge, bogus: 1}\n", "fault.activity.bogus"),
+        ("kind: retry_outage\nfault: {dependency: payments, kind: flood}\n", "fault.kind"),
+        ("kind: retry_outage\nfault: {dependency: payments, kind: down, toxicity: 2}\n", "fault.toxicity"),
+        ("kind: retry_outage\nfault: {activity: charge, bogus: 1}\n", "fault.bogus"),
         ("kind: schedule_to_start\nstages: [{duration: 5s, rate: 2, users: 3}]\n", "stages[0]"),
         ("kind: schedule_to_start\nstages: [{duration: 5s, rate: twice peak}]\n", "stages[0].rate"),
         ("kind: schedule_to_start\nthresholds: {activity_task_p99: soon}\n", "thresholds.activity_task_p99"),
