@@ -28,7 +28,7 @@ from temporalio.client import Client
 from harness import processes, worker_main
 from harness.config.models import EmbeddedTarget
 from harness.environment import Environment
-from harness.load import LoadSpec, Stage, run_load
+from harness.load import LoadSpec, Stage, WorkflowStart, run_load
 from harness.workers import task_queue_pollers
 
 REPO = Path(__file__).resolve().parent.parent
@@ -84,8 +84,8 @@ async def plain_starts(client: Client, users: int, seconds: float, id_prefix: st
 
 async def locust_starts(env: dict[str, str], users: int, seconds: float, id_prefix: str, work_dir: Path) -> int:
     spec = LoadSpec(
-        workflow=WORKFLOW, task_queue=TASK_QUEUE, id_prefix=id_prefix, inputs=["x{i}"],
-        execution_timeout_s=EXECUTION_TIMEOUT_S, stages=(Stage(seconds, users=users),),
+        workflows=(WorkflowStart(WORKFLOW, ["x{i}"], EXECUTION_TIMEOUT_S),), task_queue=TASK_QUEUE, id_prefix=id_prefix,
+        stages=(Stage(seconds, users=users),),
     )
     result = await run_load(spec, env=env, work_dir=work_dir / id_prefix, log_dir=work_dir / "logs")
     failed = result.aggregated.failures if result.aggregated else 0

@@ -16,7 +16,7 @@ from harness.config.loader import (
 )
 from harness.config.models import ReadinessConfig
 from harness.config.references import References
-from harness.config.scenarios import ScenarioSpec
+from harness.config.scenarios import ScenarioSpec, StartsItsOwnWorkflows
 from harness.config.waivers import Waiver, WaiversFile, load_waivers
 from harness.errors import ConfigError
 from harness.plan import RunPlan
@@ -69,7 +69,10 @@ def load_plan(
         scenario = load_scenario(path, kinds)
         if scenario.name != name:
             raise ConfigError(f"expected name {name!r} to match the file name", file=str(path), key_path="name")
-        kinds[scenario.kind].validate(scenario, References(config, path, app_path))
+        refs = References(config, path, app_path)
+        if isinstance(scenario, StartsItsOwnWorkflows):
+            refs.workload(scenario)
+        kinds[scenario.kind].validate(scenario, refs)
         scenarios.append(scenario)
     waivers_file = waivers_file_of(config, config_path, waivers_path)
     return RunPlan(

@@ -1,41 +1,42 @@
-"""Start the workload's workflows: inputs from the config, ids unique per run."""
+"""What a scenario starts and how: the config's workload (its workflow types by share) or the one type the scenario
+names, inputs in turn, ids unique per run. Every kind that starts workflows goes through here."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import timedelta
-from typing import Any
 
 from temporalio.client import Client
 
-from harness.config.models import WorkloadConfig
+from harness.config.models import ReadinessConfig, WorkloadConfig
+from harness.config.scenarios import StartsItsOwnWorkflows
+from harness.load.spec import WorkflowStart, pick_by_share
 
 
-def render_input(template: Any, index: int) -> Any:
-    """Substitute `{i}` in every string of a (nested) input value."""
-    if isinstance(template, str):
-        return template.replace("{i}", str(index))
-    if isinstance(template, list):
-        return [render_input(v, index) for v in template]
-    if isinstance(template, dict):
-        return {k: render_input(v, index) for k, v in template.items()}
-    return template
+def _as_start(entry: WorkloadConfig, id_prefix: str | None) -> WorkflowStart:
+    inputs = [] if entry.inputs == [None] else list(entry.inputs)
+    return WorkflowStart(entry.workflow, inputs, entry.execution_timeout, entry.share, id_prefix or entry.id_prefix)
 
 
-def workflow_id(workload: WorkloadConfig, run_tag: str, index: int) -> str:
-    return f"{workload.id_prefix}-{run_tag}-{index}"
+def starts_of(config: ReadinessConfig, spec: StartsItsOwnWorkflows) -> tuple[WorkflowStart, ...]:
+    """The workflow types a scenario starts: the whole workload by share, the workload entry it names, or the type it
+    names with its own `input`; ids prefixed with the scenario's id_prefix, else each entry's."""
+    if spec.workflow is None:
+        return tuple(_as_start(w, spec.id_prefix) for w in config.workload)
+    named = config.workload_of(spec.workflow)
+    if "input" in spec.model_fields_set or not named:
+        entry = (named or config.workload)[0]
+        inputs = [] if spec.input is None else [spec.input]
+        return (WorkflowStart(spec.workflow, inputs, entry.execution_timeout, 1.0, spec.id_prefix or entry.id_prefix),)
+    return (_as_start(named[0], spec.id_prefix),)
 
 
-async def start_workflows(client: Client, workload: WorkloadConfig, task_queue: str, run_tag: str, count: int) -> list[str]:
-    async def start(index: int) -> str:
-        arg = render_input(workload.inputs[index % len(workload.inputs)], index)
-        handle = await client.start_workflow(
-            workload.workflow,
-            *([] if arg is None else [arg]),
-            id=workflow_id(workload, run_tag, index),
-            task_queue=task_queue,
-            execution_timeout=timedelta(seconds=workload.execution_timeout),
-        )
-        return handle.id
+def pick(starts: tuple[WorkflowStart, ...], index: int) -> WorkflowStart:
+    return starts[pick_by_share([s.share for s in starts], index)]
 
-    return list(await asyncio.gather(*(start(i) for i in range(count))))
+
+async def start_one(
+    client: Client, start: WorkflowStart, workflow_id: str, task_queue: str, index: int, *, execution_timeout: bool = True,
+) -> str:
+    timeout = {"execution_timeout": timedelta(seconds=start.execution_timeout_s)} if execution_timeout else {}
+    handle = await client.start_workflow(start.workflow, args=start.args(index), id=workflow_id, task_queue=task_queue, **timeout)
+    return handle.id

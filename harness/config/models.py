@@ -229,6 +229,7 @@ class WorkloadConfig(Strict):
         description="Workflow arguments, used in turn; strings may contain `{i}` (the workflow's index).",
     )
     execution_timeout: Duration = Field(600.0, gt=0)
+    share: float = Field(1.0, gt=0, description="Its part of the starts when the workload lists several workflow types (relative weights).")
 
 
 class AuditConfig(Strict):
@@ -276,7 +277,9 @@ class ReadinessConfig(Strict):
     task_queue: str = Field(min_length=1)
     workers: list[WorkerConfig] = Field(min_length=1)
     dependencies: list[DependencyConfig] = Field(default_factory=list)
-    workload: WorkloadConfig
+    workload: list[WorkloadConfig] = Field(
+        min_length=1, description="The workflow type to start (a mapping), or several (a list, each with its `share` of the starts)."
+    )
     scenarios: list[Identifier] = Field(default_factory=lambda: ["worker-restart"], min_length=1)
     scenarios_dir: Path = Path("scenarios")
     audit: AuditConfig = Field(default_factory=AuditConfig, description="The static determinism audit of the workflow code.")
@@ -308,9 +311,30 @@ class ReadinessConfig(Strict):
             raise ValueError(f"every profile other than local and compose needs an `address` (host:port): {', '.join(missing)}")
         return profiles
 
+    @field_validator("workload", mode="before")
+    @classmethod
+    def _one_or_several(cls, value: Any) -> Any:
+        return [value] if isinstance(value, dict) else value
+
+    @field_validator("workload")
+    @classmethod
+    def _one_entry_per_type(cls, workload: list[WorkloadConfig]) -> list[WorkloadConfig]:
+        names = [w.workflow for w in workload]
+        repeated = sorted({n for n in names if names.count(n) > 1})
+        if repeated:
+            raise ValueError(f"each workflow type appears once in the workload, repeated: {', '.join(repeated)}")
+        return workload
+
+    def workload_of(self, workflow: str | None) -> list[WorkloadConfig]:
+        """The whole workload, or only the entry of `workflow` (a scenario's choice, checked by References.workload)."""
+        return [w for w in self.workload if workflow in (None, w.workflow)]
+
     @model_validator(mode="after")
     def _unique_names(self) -> ReadinessConfig:
-        for label, names in (("workers", [w.name for w in self.workers]), ("dependencies", [d.name for d in self.dependencies])):
+        for label, names in (
+            ("workers", [w.name for w in self.workers]),
+            ("dependencies", [d.name for d in self.dependencies]),
+        ):
             duplicates = sorted({n for n in names if names.count(n) > 1})
             if duplicates:
                 raise ValueError(f"{label} names must be unique, repeated: {', '.join(duplicates)}")

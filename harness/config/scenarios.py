@@ -101,16 +101,20 @@ class LatencyThresholds(Strict):
 
 
 class StartsItsOwnWorkflows(ScenarioSpec):
-    """What the scenarios that start workflows of their own choosing share (default: the config's workload)."""
+    """What the scenarios that start workflows share: the config's workload (its types by share), or one type."""
 
-    workflow: str | None = Field(None, min_length=1, description="Workflow type to start; default: the config's workload.")
+    workflow: str | None = Field(
+        None, min_length=1,
+        description="Workflow type to start; default: every type of the config's workload by its share. A type of the workload "
+        "keeps its inputs unless `input` is given; another type needs `input` (null for none).",
+    )
     input: Any = Field(None, description="Its argument (strings may contain `{i}`); needs `workflow`. Default: the workload's inputs.")
-    id_prefix: Identifier | None = Field(None, description="Workflow id prefix; default: the config's workload.id_prefix.")
+    id_prefix: Identifier | None = Field(None, description="Workflow id prefix; default: the workload entry's id_prefix.")
 
     @field_validator("input")
     @classmethod
     def _input_needs_workflow(cls, value: Any, info: ValidationInfo) -> Any:
-        if value is not None and info.data.get("workflow") is None:
+        if info.data.get("workflow") is None:
             raise ValueError("`input` needs `workflow` (without `workflow` the config's workload and its inputs are used)")
         return value
 

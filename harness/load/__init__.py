@@ -13,7 +13,7 @@ from harness.load.shape import (
     total_duration,
     users_at,
 )
-from harness.load.spec import LoadSpec
+from harness.load.spec import LoadSpec, WorkflowStart
 from harness.load.stats import LoadResult, RequestStats
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "LoadSpec",
     "RequestStats",
     "Stage",
+    "WorkflowStart",
     "pacing_interval",
     "run_load",
     "stage_at",

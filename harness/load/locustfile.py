@@ -131,6 +131,7 @@ class AsyncioBridge:
 class StartOutcome:
     """What one start (and its optional signal) did, timed on the loop thread."""
 
+    workflow: str
     start_ms: float
     start_error: BaseException | None
     signal_ms: float = 0.0
@@ -167,28 +168,29 @@ class LoadProcess:
 
     async def start_workflow(self, client: Client, counter: int) -> StartOutcome:  # loop thread
         workflow_id = SPEC.workflow_id(PROCESS_TAG, counter)
+        start = SPEC.start(counter)
         began = time.perf_counter()
         try:
             handle = await client.start_workflow(
-                SPEC.workflow,
-                args=SPEC.workflow_args(counter),
+                start.workflow,
+                args=start.args(counter),
                 id=workflow_id,
                 task_queue=SPEC.task_queue,
-                execution_timeout=timedelta(seconds=SPEC.execution_timeout_s),
+                execution_timeout=timedelta(seconds=start.execution_timeout_s),
             )
         except Exception as exc:  # noqa: BLE001 - reported to Locust as a failed request
-            return StartOutcome((time.perf_counter() - began) * 1000, exc)
+            return StartOutcome(start.workflow, (time.perf_counter() - began) * 1000, exc)
         start_ms = (time.perf_counter() - began) * 1000
         self.ids_file.write(workflow_id + "\n")
         self.ids_file.flush()
         if not SPEC.signal:
-            return StartOutcome(start_ms, None)
+            return StartOutcome(start.workflow, start_ms, None)
         began = time.perf_counter()
         try:
             await handle.signal(SPEC.signal)
         except Exception as exc:  # noqa: BLE001 - reported to Locust as a failed request
-            return StartOutcome(start_ms, None, (time.perf_counter() - began) * 1000, exc)
-        return StartOutcome(start_ms, None, (time.perf_counter() - began) * 1000)
+            return StartOutcome(start.workflow, start_ms, None, (time.perf_counter() - began) * 1000, exc)
+        return StartOutcome(start.workflow, start_ms, None, (time.perf_counter() - began) * 1000)
 
     def close(self) -> None:
         self.bridge.close()
@@ -228,7 +230,7 @@ def _on_quit(**_kwargs) -> None:
 
 
 class TemporalUser(User):
-    """Starts `SPEC.workflow` (and signals it when asked), paced to its stage's rate or back to back."""
+    """Starts the spec's workflow types by share (and signals each when asked), paced to its stage's rate or back to back."""
 
     def on_start(self) -> None:
         assert _process is not None, "the init event creates the process state before users spawn"
@@ -275,7 +277,7 @@ class TemporalUser(User):
             logger.warning("a stopped user's start did not finish within %.0fs", DRAIN_TIMEOUT_S)
 
     def _report_outcome(self, outcome: StartOutcome) -> None:
-        self._report(f"start {SPEC.workflow}", outcome.start_ms, outcome.start_error)
+        self._report(f"start {outcome.workflow}", outcome.start_ms, outcome.start_error)
         if SPEC.signal and outcome.start_error is None:
             self._report(f"signal {SPEC.signal}", outcome.signal_ms, outcome.signal_error)
 

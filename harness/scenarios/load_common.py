@@ -1,11 +1,11 @@
-"""What the load scenarios share: Locust load from the config's workload, backlog sampling, drain, collection."""
+"""What the load scenarios share: Locust load from the config's workload (or the type a scenario names), backlog sampling, drain, collection."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from collections import defaultdict
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 from temporalio.api.enums.v1 import TaskQueueType
 from temporalio.api.taskqueue.v1 import TaskQueue
@@ -13,7 +13,9 @@ from temporalio.api.workflowservice.v1 import DescribeTaskQueueRequest
 from temporalio.client import Client
 from temporalio.service import RPCError
 
+from harness import workload
 from harness.audit.call_sites import call_sites
+from harness.config.scenarios import StartsItsOwnWorkflows
 from harness.errors import ConfigError, ProcessError
 from harness.load.driver import LoadResult, LoadSpec, run_load
 from harness.load.shape import Stage
@@ -45,23 +47,25 @@ async def sample_backlog(client: Client, task_queue: str, into: list[BacklogSamp
     await steps.repeat_every(BACKLOG_INTERVAL_S, sample, skip=(RPCError,))
 
 
-def load_spec(ctx: ScenarioContext, scenario: str, stages: list[Stage], signal: str | None = None) -> LoadSpec:
-    workload = ctx.plan.config.workload
+def load_spec(ctx: ScenarioContext, spec: StartsItsOwnWorkflows, stages: list[Stage], signal: str | None = None) -> LoadSpec:
+    starts = tuple(
+        replace(s, id_prefix=f"{s.id_prefix}-{ctx.run_tag}-{spec.name}") for s in workload.starts_of(ctx.plan.config, spec)
+    )
     return LoadSpec(
-        workflow=workload.workflow,
+        workflows=starts,
         task_queue=ctx.plan.config.task_queue,
-        id_prefix=f"{workload.id_prefix}-{ctx.run_tag}-{scenario}",
-        inputs=[] if workload.inputs == [None] else list(workload.inputs),
-        execution_timeout_s=workload.execution_timeout,
+        id_prefix=starts[0].id_prefix,
         stages=tuple(stages),
         signal=signal,
     )
 
 
-async def drive(ctx: ScenarioContext, scenario: str, stages: list[Stage], signal: str | None = None) -> tuple[LoadResult, float, float]:
+async def drive(
+    ctx: ScenarioContext, scenario: StartsItsOwnWorkflows, stages: list[Stage], signal: str | None = None,
+) -> tuple[LoadResult, float, float]:
     """Run Locust for the stages; returns its result and the wall-clock start and end of the load."""
     spec = load_spec(ctx, scenario, stages, signal)
-    work_dir = ctx.out_dir / "load" / scenario
+    work_dir = ctx.out_dir / "load" / scenario.name
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "spec.json").write_text(spec.to_json(), encoding="utf-8")  # to rerun the same load by hand (README)
     started = time.time()
@@ -93,7 +97,8 @@ async def wait_for_first_start(ctx: ScenarioContext, load: asyncio.Task, scenari
 
 def summarise_load(result: LoadResult, stages: list[Stage], started: float, ended: float) -> LoadSummary:
     total = next((r for r in result.requests if r.name == "Aggregated"), None)
-    starts = next((r for r in result.requests if r.name.startswith("start")), total)
+    starts = [r for r in result.requests if r.name.startswith("start ")] or ([total] if total else [])
+    started_requests = sum(r.requests for r in starts)
     duration = sum(s.duration_s for s in stages)
     asked = sum(s.duration_s * s.rate for s in stages if s.rate) if all(s.rate for s in stages) else 0.0
     return LoadSummary(
@@ -103,8 +108,9 @@ def summarise_load(result: LoadResult, stages: list[Stage], started: float, ende
         requests=total.requests if total else 0,
         failures=total.failures if total else 0,
         achieved_rate=len(result.workflow_ids) / duration if duration else 0.0,
-        start_p50_ms=starts.p50_ms if starts else 0.0,
-        start_p99_ms=starts.p99_ms if starts else 0.0,
+        # one row per workflow type of a mix: p50 weighted by requests, p99 the worst type's (rows hold no samples to merge)
+        start_p50_ms=sum(r.p50_ms * r.requests for r in starts) / started_requests if started_requests else 0.0,
+        start_p99_ms=max((r.p99_ms for r in starts), default=0.0),
         duration_s=round(result.duration_s, 2),
         locust_workers=result.locust_workers,
         started_at=started,

@@ -9,7 +9,7 @@ from temporalio.client import WorkflowExecutionStatus
 
 from harness.checks import retry
 from harness.config.references import References
-from harness.config.scenarios import ScenarioSpec
+from harness.config.scenarios import StartsItsOwnWorkflows
 from harness.config.types import Duration
 from harness.errors import ConfigError
 from harness.faults.activity import ActivityFault
@@ -18,10 +18,9 @@ from harness.observe.model import NonRetryableCase, NonRetryableObservations
 from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
-from harness.workload import start_workflows
 
 
-class NonRetryableScenario(ScenarioSpec):
+class NonRetryableScenario(StartsItsOwnWorkflows):
     """Raise each declared business error in an activity: it must fail on attempt 1, not burn retries."""
 
     kind: Literal["non_retryable"]
@@ -74,7 +73,7 @@ async def run(ctx: ScenarioContext, scenario: NonRetryableScenario) -> NonRetrya
             described = f"{error_type} raised in {scenario.activity}"
             async with steps.metric_window(ctx, name, "fault", described, steps.WORKFLOWS_FAILING), \
                     ctx.faults.injected([ActivityFault(activity=scenario.activity, error_type=error_type)]):
-                ids = await start_workflows(ctx.client, config.workload, config.task_queue, f"{ctx.run_tag}-{name}-e{index}", scenario.workflows)
+                ids = await steps.start_own_workflows(ctx, scenario, scenario.workflows, tag=f"-e{index}")
                 found = await _watch(ctx, ids, scenario.activity, scenario.timeout)
             await steps.terminate(ctx.client, list(found), f"readiness scenario {name}: retried a business error")
             started.update(dict.fromkeys(ids, error_type))

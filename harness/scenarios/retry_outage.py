@@ -10,7 +10,7 @@ from pydantic import Field
 
 from harness.checks import retry
 from harness.config.references import References
-from harness.config.scenarios import FaultSpec, OutageThresholds, Rate, ScenarioSpec, resolve_rate
+from harness.config.scenarios import FaultSpec, OutageThresholds, Rate, StartsItsOwnWorkflows, resolve_rate
 from harness.config.types import Duration
 from harness.faults.control import applied
 from harness.load.shape import Stage
@@ -21,7 +21,7 @@ from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 
 
-class RetryOutageScenario(ScenarioSpec):
+class RetryOutageScenario(StartsItsOwnWorkflows):
     """Steady load at the expected rate, a dependency down for a window, then restored."""
 
     kind: Literal["retry_outage"]
@@ -47,7 +47,7 @@ async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObserv
     before, _ = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="before")
     samples: list[BacklogSample] = []
     sampler = asyncio.create_task(load_common.sample_backlog(ctx.client, ctx.plan.config.task_queue, samples))
-    load = asyncio.create_task(load_common.drive(ctx, name, stages, scenario.signal))
+    load = asyncio.create_task(load_common.drive(ctx, scenario, stages, scenario.signal))
     try:
         with journal.step("steady load before the fault", name, rate=rate, seconds=scenario.baseline):
             first_start = await load_common.wait_for_first_start(ctx, load, name)

@@ -10,7 +10,7 @@ from pydantic import Field
 
 from harness.checks import latency
 from harness.config.references import References
-from harness.config.scenarios import LatencyThresholds, ScenarioSpec, StageSpec, resolve_rate
+from harness.config.scenarios import LatencyThresholds, StageSpec, StartsItsOwnWorkflows, resolve_rate
 from harness.config.types import Duration
 from harness.load.shape import Stage
 from harness.observe import metrics
@@ -20,7 +20,7 @@ from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
 
 
-class ScheduleToStartScenario(ScenarioSpec):
+class ScheduleToStartScenario(StartsItsOwnWorkflows):
     """Load above the declared peak; measure how long tasks wait for a worker."""
 
     kind: Literal["schedule_to_start"]
@@ -61,7 +61,7 @@ async def run(ctx: ScenarioContext, scenario: ScheduleToStartScenario) -> LoadOb
         shape = [f"{s.duration_s:g}s at {s.rate:g}/s" if s.rate else f"{s.duration_s:g}s x {s.users} users" for s in stages]
         with journal.step("load", name, stages=shape) as step:
             async with steps.metric_window(ctx, name, "load", "load at " + ", then ".join(shape)):
-                result, started, ended = await load_common.drive(ctx, name, stages, scenario.signal)
+                result, started, ended = await load_common.drive(ctx, scenario, stages, scenario.signal)
             step.detail.update(workflows=len(result.workflow_ids), requests=[r.__dict__ for r in result.requests])
         return await load_common.drain_and_observe(
             ctx, name, list(result.workflow_ids), scenario.drain_timeout,

@@ -23,6 +23,7 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
+from harness import workload
 from harness.checks import signals
 from harness.config.references import References
 from harness.config.scenarios import MESSAGE_NAME, SIGNALS_RESERVED_NAMES, MessageSpec, StartsItsOwnWorkflows
@@ -165,10 +166,10 @@ async def _wait_idle(ctx: ScenarioContext, workflow_ids: list[str], timeout: flo
 
 
 async def _start(ctx: ScenarioContext, scenario: SignalsConcurrentScenario, ids: list[str]) -> None:
-    """Every run's workflow: the scenario's, or the config's workload with its first input."""
-    workload = ctx.plan.config.workload
+    """Every run's workflow: the scenario's, or the config's first workload entry (a burst targets one workflow
+    type: its signals and updates are that type's)."""
     if scenario.workflow is None:
-        scenario = scenario.model_copy(update={"workflow": workload.workflow, "input": workload.inputs[0]})
+        scenario = scenario.model_copy(update={"workflow": ctx.plan.config.workload[0].workflow})
     await steps.start_own_workflows(ctx, scenario, len(ids), ids=ids)
 
 
@@ -243,7 +244,7 @@ def _check_callable(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -
 async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> SignalsObservations:
     name, journal = scenario.name, ctx.journal
     check = _check_callable(ctx, scenario)
-    prefix = scenario.id_prefix or ctx.plan.config.workload.id_prefix
+    prefix = workload.starts_of(ctx.plan.config, scenario)[0].id_prefix
     groups = [
         [_Run(burst, f"{prefix}-{ctx.run_tag}-{name}-b{b}-{r}") for r in range(scenario.runs)]
         for b, burst in enumerate(bursts(scenario))

@@ -21,7 +21,7 @@ from temporalio.client import (
 )
 from temporalio.service import RPCError
 
-from harness import replay
+from harness import replay, workload
 from harness.config.models import WorkerConfig
 from harness.config.scenarios import StartsItsOwnWorkflows
 from harness.environment import Environment
@@ -29,7 +29,6 @@ from harness.observe import histories
 from harness.observe.model import KillRecord, LiveReplay, ReplayOutcome, WorkflowRecord
 from harness.scenarios.base import ScenarioContext
 from harness.workers import WorkerSupervisor
-from harness.workload import render_input
 
 T = TypeVar("T")
 
@@ -112,25 +111,19 @@ async def terminate(client: Client, ids: Iterable[str], reason: str) -> None:
 
 async def start_own_workflows(
     ctx: ScenarioContext, spec: StartsItsOwnWorkflows, count: int, *, client: Client | None = None,
-    ids: list[str] | None = None, execution_timeout: bool = True,
+    ids: list[str] | None = None, execution_timeout: bool = True, tag: str = "",
 ) -> list[str]:
-    """Start the spec's workflow (default: the config's workload, its inputs in turn), ids `prefix-run-scenario-i`
-    unless given."""
-    workload = ctx.plan.config.workload
-    workflow = spec.workflow or workload.workflow
-    inputs = [spec.input] if spec.workflow else list(workload.inputs)
-    prefix = f"{spec.id_prefix or workload.id_prefix}-{ctx.run_tag}-{spec.name}"
-    ids = ids or [f"{prefix}-{i}" for i in range(count)]
-    timeout = {"execution_timeout": timedelta(seconds=workload.execution_timeout)} if execution_timeout else {}
-
-    async def start(index: int, workflow_id: str) -> str:
-        arg = render_input(inputs[index % len(inputs)], index)
-        handle = await (client or ctx.client).start_workflow(
-            workflow, *([] if arg is None else [arg]), id=workflow_id, task_queue=ctx.plan.config.task_queue, **timeout
+    """Start `count` workflows of the spec's choice (default: the config's workload, its types by share and each
+    type's inputs in turn), ids `prefix-run-scenario[tag]-i` unless given."""
+    config = ctx.plan.config
+    starts = workload.starts_of(config, spec)
+    ids = ids or [f"{workload.pick(starts, i).id_prefix}-{ctx.run_tag}-{spec.name}{tag}-{i}" for i in range(count)]
+    return await bounded(
+        workload.start_one(
+            client or ctx.client, workload.pick(starts, i), w, config.task_queue, i, execution_timeout=execution_timeout
         )
-        return handle.id
-
-    return await bounded(start(i, w) for i, w in enumerate(ids))
+        for i, w in enumerate(ids)
+    )
 
 
 async def workers_on(

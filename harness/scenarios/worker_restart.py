@@ -10,19 +10,18 @@ from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import WorkflowExecutionDescription, WorkflowExecutionStatus
 
 from harness.checks import determinism
-from harness.config.scenarios import ScenarioSpec
+from harness.config.scenarios import StartsItsOwnWorkflows
 from harness.config.types import Duration
 from harness.observe import histories, metrics
 from harness.observe.model import RestartObservations
 from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
-from harness.workload import start_workflows
 
 FIRST_TASK_DONE = 4  # Started, WorkflowTaskScheduled, WorkflowTaskStarted, WorkflowTask{Completed|Failed}
 
 
-class WorkerRestartScenario(ScenarioSpec):
+class WorkerRestartScenario(StartsItsOwnWorkflows):
     """Start workflows, SIGKILL every worker mid-flight, restart, wait, replay every history."""
 
     kind: Literal["worker_restart"]
@@ -77,9 +76,9 @@ async def _drain(ctx: ScenarioContext, ids: list[str], timeout: float) -> dict:
 
 
 async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartObservations:
-    config, journal, name = ctx.plan.config, ctx.journal, scenario.name
+    journal, name = ctx.journal, scenario.name
     with journal.step("start workflows", name, count=scenario.workflows) as step:
-        ids = await start_workflows(ctx.client, config.workload, config.task_queue, f"{ctx.run_tag}-{name}", scenario.workflows)
+        ids = await steps.start_own_workflows(ctx, scenario, scenario.workflows)
         step.detail["first"] = ids[0]
     with journal.step("wait until mid-flight", name, timeout_s=scenario.mid_flight_timeout) as step:
         async with steps.metric_window(ctx, name, "baseline", "workflows in flight, workers healthy"):

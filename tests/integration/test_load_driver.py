@@ -14,7 +14,7 @@ import pytest_asyncio
 from benchmarks.load import start_worker, wait_polling
 from harness import processes
 from harness.errors import ProcessError
-from harness.load import LoadResult, LoadSpec, Stage, run_load
+from harness.load import LoadResult, LoadSpec, Stage, WorkflowStart, run_load
 
 pytestmark = pytest.mark.integration
 
@@ -36,8 +36,8 @@ async def task_queue(dev_server, client, tmp_path_factory) -> AsyncIterator[str]
 
 def load_spec(queue: str, *stages: Stage, workflow: str = "LoadBenchWorkflow", signal: str | None = None) -> LoadSpec:
     return LoadSpec(
-        workflow=workflow, task_queue=queue, id_prefix=f"{queue}-{uuid.uuid4().hex[:6]}", inputs=["item-{i}"],
-        execution_timeout_s=120.0, stages=stages, signal=signal,
+        workflows=(WorkflowStart(workflow, ["item-{i}"], 120.0),), task_queue=queue, id_prefix=f"{queue}-{uuid.uuid4().hex[:6]}",
+        stages=stages, signal=signal,
     )
 
 

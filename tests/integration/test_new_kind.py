@@ -38,8 +38,9 @@ class AllCloseScenario(StartsItsOwnWorkflows):
 
 
 def validate(scenario: AllCloseScenario, refs: References) -> None:
-    if scenario.workflow is not None and scenario.workflow != refs.config.workload.workflow:
-        refs.fail("workflow", f"not the config's workload ({refs.config.workload.workflow})")
+    limit = min(w.execution_timeout for w in refs.config.workload_of(scenario.workflow))
+    if scenario.timeout > limit:
+        refs.fail("timeout", f"longer than the workflows' execution timeout ({limit:.0f}s)")
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ def config_with_the_kind(tmp_path):
     scenarios = tmp_path / "scenarios"
     write(scenarios / "all-close.yaml", "name: all-close\nkind: test_all_close\nworkflows: 2\n")
     write(scenarios / "wrong-workflow.yaml", "name: wrong-workflow\nkind: test_all_close\nworkflow: NoSuchWorkflow\n")
+    write(scenarios / "too-patient.yaml", "name: too-patient\nkind: test_all_close\ntimeout: 100000\n")
     data = {**relocated(REPO / "readiness.yaml"), "scenarios": ["all-close"], "scenarios_dir": str(scenarios)}
     data["workload"] = {**data["workload"], "inputs": [{**data["workload"]["inputs"][0], "shipping_delay_seconds": 0}]}
     data.pop("alerts")
@@ -91,7 +93,10 @@ def test_the_registry_line_is_all_the_loader_schema_and_waivers_need(config_with
     assert CHECK_ID in WITH_TEST_KIND.known_check_ids() and CHECK_ID not in KINDS.known_check_ids()
     with pytest.raises(ConfigError) as caught:
         load_plan(config, ["wrong-workflow"], kinds=WITH_TEST_KIND)
-    assert caught.value.key_path == "workflow" and "wrong-workflow.yaml" in str(caught.value)
+    assert caught.value.key_path == "workflow" and "wrong-workflow.yaml" in str(caught.value)  # every kind that starts workflows
+    with pytest.raises(ConfigError) as caught:
+        load_plan(config, ["too-patient"], kinds=WITH_TEST_KIND)  # the kind's own validate
+    assert caught.value.key_path == "timeout" and "too-patient.yaml" in str(caught.value)
     with pytest.raises(ValueError, match="registered twice"):
         WITH_TEST_KIND.with_kinds(KIND)
 

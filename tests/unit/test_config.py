@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from harness.config import load_config
-from harness.config.models import parse_duration
+from harness.config.models import ReadinessConfig, parse_duration
 from harness.errors import ConfigError
 from harness.planning import load_plan, load_scenario, validate_file
 from harness.scenarios.registry import KINDS
@@ -75,6 +75,12 @@ def test_minimal_config_gets_defaults(tmp_path):
         (MINIMAL + "target: {kind: cloud}\n", "target", "does not match any of the expected tags"),
         (MINIMAL.replace("python: {workflows: [\"shop.wf:Flow\"]}", "env: {}"), "workers[0]", "exactly one of `python` or `command`"),
         (MINIMAL.replace("workload: {workflow: Flow}", "workload: {workflow: Flow, execution_timeout: soon}"), "workload.execution_timeout", "duration"),
+        (MINIMAL + "target: {kind: embedded, bogus: 1}\n", "target.bogus", "expected one of: kind, namespace, temporal_cli)"),
+        (MINIMAL.replace("workload: {workflow: Flow}", "workload: [{workflow: Flow}, {workflow: Bulk, share: 0}]"), "workload[1].share", "greater than 0"),
+        (MINIMAL.replace("workload: {workflow: Flow}", "workload: [{workflow: Flow, wat: 1}]"), "workload[0].wat", "expected one of: execution_timeout, id_prefix, inputs, share, workflow)"),
+        (MINIMAL.replace("workload: {workflow: Flow}", "workload: {workflow: Flow, wat: 1}"), "workload.wat", "expected one of: execution_timeout"),
+        (MINIMAL.replace("workload: {workflow: Flow}", "workload: [{workflow: Flow}, {workflow: Flow}]"), "workload", "repeated: Flow"),
+        (MINIMAL.replace("workload: {workflow: Flow}", "workload: []"), "workload", "at least 1 item"),
     ],
 )
 def test_bad_config_names_file_key_path_and_expectation(tmp_path, text, key_path, fragment):
@@ -87,6 +93,17 @@ def test_bad_config_names_file_key_path_and_expectation(tmp_path, text, key_path
     assert fragment in error.detail
     assert error.exit_code == 2
     assert "\n" not in str(error)
+
+
+def test_a_workload_is_one_workflow_type_or_a_list_of_them_with_shares(tmp_path):
+    one = load_config(write(tmp_path / "one.yaml", MINIMAL))
+    assert [(w.workflow, w.share) for w in one.workload] == [("Flow", 1.0)]
+    mix = load_config(write(tmp_path / "mix.yaml", MINIMAL.replace(
+        "workload: {workflow: Flow}", "workload:\n  - {workflow: Flow, share: 3}\n  - {workflow: Bulk, inputs: ['b-{i}'], id_prefix: bulk}\n"
+    )))
+    assert [(w.workflow, w.share, w.id_prefix) for w in mix.workload] == [("Flow", 3.0, "readiness"), ("Bulk", 1.0, "bulk")]
+    assert [w.workflow for w in mix.workload_of("Bulk")] == ["Bulk"] and mix.workload_of(None) == mix.workload
+    assert mix.workload_of("Other") == []
 
 
 def test_broken_yaml_reports_line_and_column(tmp_path):
@@ -243,3 +260,11 @@ def test_python_invariants_and_worker_kinds_are_checked_before_anything_starts(t
         load_plan(config_path, only=["longrun-time-skip"])
     assert caught.value.key_path == "kind" and "go-worker is an external command" in caught.value.detail
     assert caught.value.file.endswith("longrun-time-skip.yaml")
+
+
+def test_the_readmes_complete_config_example_is_a_valid_config():
+    readme = (REPO / "README.md").read_text()
+    start = readme.index("```yaml", readme.index("A complete config, edited by hand")) + len("```yaml")
+    config = ReadinessConfig.model_validate(yaml.safe_load(readme[start:readme.index("```", start)]))
+    assert [(w.workflow, w.share) for w in config.workload] == [("InvoiceWorkflow", 4.0), ("RefundWorkflow", 1.0)]
+    assert config.workers[0].python.workflows[-1] == "billing.workflows:RefundWorkflow"

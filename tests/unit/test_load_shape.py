@@ -7,7 +7,7 @@ import math
 import pytest
 
 from harness.load.shape import PER_USER_RATE, Stage, next_slot, pacing_interval, stage_at, total_duration, users_at
-from harness.load.spec import LoadSpec
+from harness.load.spec import LoadSpec, WorkflowStart, pick_by_share
 
 RAMP = (Stage(10, rate=5), Stage(5, users=8), Stage(20, rate=40))
 
@@ -100,10 +100,10 @@ def test_invalid_stages_are_refused(kwargs):
         Stage(**kwargs)
 
 
-def spec(**changes) -> LoadSpec:
+def spec(inputs=("order-{i}", {"id": "{i}", "n": 3}), **changes) -> LoadSpec:
     fields = dict(
-        workflow="OrderWorkflow", task_queue="orders", id_prefix="run1-load", inputs=["order-{i}", {"id": "{i}", "n": 3}],
-        execution_timeout_s=60.0, stages=(Stage(4, rate=5), Stage(2, users=3)), signal="approve",
+        workflows=(WorkflowStart("OrderWorkflow", list(inputs), 60.0),), task_queue="orders", id_prefix="run1-load",
+        stages=(Stage(4, rate=5), Stage(2, users=3)), signal="approve",
     )
     return LoadSpec(**{**fields, **changes})
 
@@ -126,11 +126,30 @@ def test_a_spec_needs_a_stage():
 
 def test_inputs_are_used_in_turn_with_the_counter_substituted():
     load = spec()
-    assert load.workflow_args(0) == ["order-0"]
-    assert load.workflow_args(1) == [{"id": "1", "n": 3}]
-    assert load.workflow_args(2) == ["order-2"]
-    assert spec(inputs=[]).workflow_args(5) == []
-    assert spec(inputs=[7]).workflow_args(5) == [7]
+    assert load.start(0).args(0) == ["order-0"]
+    assert load.start(1).args(1) == [{"id": "1", "n": 3}]
+    assert load.start(2).args(2) == ["order-2"]
+    assert spec(inputs=[]).start(5).args(5) == []
+    assert spec(inputs=[7]).start(5).args(5) == [7]
+
+
+def test_a_mix_survives_a_json_round_trip_and_starts_each_type_by_its_share():
+    mix = spec(workflows=(WorkflowStart("Orders", ["o-{i}"], 60.0, share=3), WorkflowStart("Refunds", [], 30.0, share=1)))
+    assert LoadSpec.from_json(mix.to_json()) == mix
+    picked = [mix.start(i).workflow for i in range(400)]
+    assert abs(picked.count("Orders") - 300) <= 3 and picked.count("Orders") + picked.count("Refunds") == 400
+    assert {"Orders", "Refunds"} == set(picked[:4])  # interleaved from the first starts, not a block of one type
+    with pytest.raises(ValueError):
+        spec(workflows=())
+
+
+@pytest.mark.parametrize("shares", [(1, 1), (3, 1), (1, 2, 7), (0.5, 0.25, 0.25), (1, 99)])
+def test_every_prefix_of_the_starts_tracks_the_shares(shares):
+    counts = [0] * len(shares)
+    for index in range(1000):
+        counts[pick_by_share(shares, index)] += 1
+        for position, share in enumerate(shares):  # a low-discrepancy sequence: off by a few starts at most, at any length
+            assert abs(counts[position] - (index + 1) * share / sum(shares)) <= 3
 
 
 def test_workflow_ids_name_the_prefix_process_and_counter():

@@ -10,9 +10,9 @@ from temporalio.api.history.v1 import HistoryEvent
 from temporalio.client import WorkflowHistory
 
 from harness.journal import Journal
+from harness.load.spec import substitute_counter
 from harness.observe import histories
 from harness.observe.metrics import parse, total
-from harness.workload import render_input
 
 E = EventType
 
@@ -105,9 +105,9 @@ def test_metrics_parse_and_total_handle_both_counter_namings():
     assert "temporal_workflow_task_execution_failed_total" not in names
 
 
-def test_render_input_substitutes_index_everywhere():
+def test_the_counter_is_substituted_everywhere_in_an_input():
     template = {"order_id": "A-{i}", "lines": [{"sku": "s-{i}"}, 3], "n": 2, "none": None}
-    assert render_input(template, 7) == {"order_id": "A-7", "lines": [{"sku": "s-7"}, 3], "n": 2, "none": None}
+    assert substitute_counter(template, 7) == {"order_id": "A-7", "lines": [{"sku": "s-7"}, 3], "n": 2, "none": None}
 
 
 def test_journal_records_ok_failed_and_interrupted_steps(tmp_path):
