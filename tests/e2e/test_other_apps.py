@@ -2,7 +2,8 @@
 
 The tutorial-shaped greeting app runs no dependency and no outage, yet its unlimited default retry policy is a
 retry.policy FAIL read from history, and its millisecond workflows still get a restart-replay verdict. The billing app's card charge is a local activity, whose policy no history
-records: the FAIL comes from the code, with file and line, and names the local activity."""
+records: the FAIL comes from the code, with file and line, and names the local activity. The support app's task queue
+carries two workflow types, loaded by share, and only the one on the default policy fails."""
 
 from __future__ import annotations
 
@@ -70,3 +71,25 @@ def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_co
     assert outage["status"] == "FAIL" and outage["subjects"] == ["activity_type:charge_card"]
     assert outage["evidence"]["activities_hit"] > 10 and outage["evidence"]["storm_factor"] > 4
     assert "local activities: exact attempt counts from their markers" in outage["evidence"]["attempt_times"]
+
+
+def test_a_task_queue_with_two_workflow_types_loads_both_by_share_and_judges_each(tmp_path):
+    card = run_app("support.yaml", tmp_path)
+    policy = check(card, "retry.policy")  # only the survey's activity runs on the default policy
+    assert policy["status"] == "FAIL" and policy["subjects"] == ["activity_type:send_survey"]
+    rows = {r["name"]: r for r in policy["evidence"]["policies"]}
+    assert rows["classify_ticket"]["problems"] == "ok" and rows["send_survey"]["max_attempts"] == "unlimited"
+    latency = check(card, "latency.schedule_to_start")
+    assert latency["status"] == "PASS" and latency["evidence"]["start_failures"] == 0
+    # the load starts each type under its own id prefix, three tickets per survey; the restart only surveys
+    names = [p.name for p in (tmp_path / "histories").glob("*.json")]
+    loaded = [n for n in names if "-mixed-load-" in n]
+    tickets, surveys = sum(n.startswith("ticket-") for n in loaded), sum(n.startswith("survey-") for n in loaded)
+    assert tickets + surveys == len(loaded) == latency["evidence"]["workflows_started"]
+    assert 2 * surveys <= tickets <= 4 * surveys
+    restarted = [n for n in names if "-survey-restart-" in n]
+    assert len(restarted) == 4 and all(n.startswith("survey-") for n in restarted)
+    assert check(card, "determinism.restart_replay")["status"] == "PASS"
+    types = {t["workflow_type"]: t for t in card["workflow_types"]}
+    assert types["TicketWorkflow"]["workflows"] == tickets and types["SurveyWorkflow"]["workflows"] == surveys + 4
+    assert all(t["failed"] == 0 for t in types.values())
