@@ -53,12 +53,30 @@ def _input_line(prefix: str, placeholder: Placeholder | None) -> str:
     return f"{prefix}{flow(placeholder.value)}  # {note}"
 
 
-def _workload(facts: AppFacts) -> WorkflowFacts:
+def _workload(facts: AppFacts) -> tuple[WorkflowFacts, list[WorkflowFacts]]:
     """The workflow that worker-restart and schedule-to-start start: the first entry point (not started as another's
     child) that ends by itself within minutes, if the code has one (no timer of days, no condition wait without a
-    timeout)."""
+    timeout); and the other entry points, which the team may add to the mix."""
     children = {s.name for w in facts.workflows for s in w.call_sites if s.kind == "child_workflow"}
-    return min(facts.workflows, key=lambda w: (w.type_name in children, w.longest_timer_days is not None, w.waits_forever))
+    chosen = min(facts.workflows, key=lambda w: (w.type_name in children, w.longest_timer_days is not None, w.waits_forever))
+    return chosen, [w for w in facts.workflows if w is not chosen and w.type_name not in children]
+
+
+def _workload_lines(chosen: WorkflowFacts, others: list[WorkflowFacts]) -> list[str]:
+    lines = [
+        "workload:  # the workflow types the scenarios start, each at its share of the starts",
+        f"  - workflow: {chosen.type_name}",
+        f"    id_prefix: {_slug(chosen.type_name)}",
+        "    inputs:",
+        _input_line("      - ", chosen.run_input),
+        "    share: 1",
+    ]
+    if others:
+        lines.append("  # TODO: other entry points in the code; add those production starts here, with their share:")
+    for other in others:
+        lines += [f"  # - workflow: {other.type_name}", f"  #   id_prefix: {_slug(other.type_name)}",
+                  f"  #   inputs: [{'null' if other.run_input is None else flow(other.run_input.value)}]", "  #   share: 1"]
+    return lines
 
 
 def _message(handler: Handler) -> Any:
@@ -194,7 +212,7 @@ def starter_files(facts: AppFacts, modules: Sequence[str], root: Path, out: Path
         scenarios["longrun-heartbeat"] = _heartbeat_scenario(*long)
     if (waits := next((w for w in facts.workflows if w.longest_timer_days is not None), None)) is not None:
         scenarios["longrun-time-skip"] = _time_skip_scenario(waits)
-    workload = _workload(facts)
+    workload, other_entry_points = _workload(facts)
     todos = ["task_queue: the queue your workers poll in production", "workload input: values a real caller sends",
              "load: expected and peak starts per second", "retry.business_errors: error types no retry can fix",
              "dependencies: what the activities call (then add a retry-outage scenario)", "alerts: your Prometheus rule files"]
@@ -229,11 +247,7 @@ def starter_files(facts: AppFacts, modules: Sequence[str], root: Path, out: Path
         "#   - name: payments",
         "#     command: [\"{python}\", \"-m\", \"myapp.fake_payments\", \"--port\", \"{port}\"]",
         "#     env_var: PAYMENTS_URL",
-        "workload:",
-        f"  workflow: {workload.type_name}",
-        f"  id_prefix: {_slug(workload.type_name)}",
-        "  inputs:",
-        _input_line("    - ", workload.run_input),
+        *_workload_lines(workload, other_entry_points),
         "load:",
         "  expected_rate: 1  # TODO: workflow starts per second on a normal day",
         "  peak_rate: 2  # TODO: at the busiest moment (schedule-to-start runs at 2x this)",

@@ -8,6 +8,7 @@ import yaml
 from click.testing import CliRunner
 
 from harness.cli import main
+from harness.config.models import ReadinessConfig
 from harness.starter.facts import discover
 from harness.starter.render import starter_files
 from tests.conftest import REPO, write
@@ -48,7 +49,8 @@ def test_the_batch_apps_children_local_and_sync_activities_are_found():
     assert batch.run_input.value["batch_id"] == "batch_id-{i}" and batch.run_input.value["items"] == 40
     assert not batch.waits_forever  # it waits for its handlers only after the children: a plain start ends by itself
     files = starter_files(facts, ["sample_workflows.batch.workflows"], REPO, REPO / "readiness.yaml")
-    assert yaml.safe_load(files.config)["workload"]["workflow"] == "BatchWorkflow"  # the entry point, not its child
+    [entry] = yaml.safe_load(files.config)["workload"]
+    assert entry["workflow"] == "BatchWorkflow" and "ChunkWorkflow" not in files.config.split("workload:")[1]  # not its child
     assert list(files.scenarios) == ["worker-restart", "schedule-to-start", "signals-concurrent"]
 
 
@@ -60,7 +62,12 @@ def test_the_starter_picks_scenarios_from_what_the_code_shows(tmp_path):
         "signals-concurrent-subscriptionworkflow", "longrun-heartbeat", "longrun-time-skip",
     ]
     config = yaml.safe_load(files.config)
-    assert config["workload"]["workflow"] == "OrderWorkflow"  # ends by itself: no day-long timer
+    [entry] = config["workload"]
+    assert entry["workflow"] == "OrderWorkflow" and entry["share"] == 1  # ends by itself: no day-long timer
+    suggested = [line.split("workflow: ")[1] for line in files.config.splitlines() if line.startswith("  # - workflow: ")]
+    assert suggested == ["ExportWorkflow", "ApprovalWorkflow", "SubscriptionWorkflow"]  # the other entry points, commented
+    uncommented = yaml.safe_load(files.config.replace("\n  # - ", "\n  - ").replace("\n  #   ", "\n    "))
+    assert [w.workflow for w in ReadinessConfig.model_validate(uncommented).workload][1:] == suggested
     assert (tmp_path / config["app"]["path"]).resolve() == REPO  # relative to the config's folder
     assert config["scenarios"] == list(files.scenarios)
     approvals = yaml.safe_load(files.scenarios["signals-concurrent-approvalworkflow"])
@@ -81,7 +88,8 @@ def test_a_tutorial_app_gets_the_two_scenarios_every_app_needs(tmp_path):
     files = starter_files(discover(["greeting.workflows"], root), ["greeting.workflows"], root, tmp_path / "r.yaml")
     assert list(files.scenarios) == ["worker-restart", "schedule-to-start"]
     config = yaml.safe_load(files.config)
-    assert config["workload"]["inputs"] == ["name-{i}"]
+    assert config["workload"] == [{"workflow": "GreetingWorkflow", "id_prefix": "greetingworkflow", "inputs": ["name-{i}"], "share": 1}]
+    assert "other entry points" not in files.config
     assert config["workers"][0]["python"]["activities"] == ["greeting.activities:compose_greeting"]
 
 
