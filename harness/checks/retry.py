@@ -10,13 +10,15 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from harness.config.models import ReadinessConfig
 from harness.config.scenarios import OutageThresholds
+from harness.observe import attempt_counters
 from harness.observe.activities import ActivityRecord, attempt_times
+from harness.observe.attempt_counters import counted_attempt_times
 from harness.observe.figures import peak_rate, rate
-from harness.observe.model import BacklogSample, LoadObservations, NonRetryableObservations, WorkflowRecord
+from harness.observe.model import BacklogSample, FaultRecord, LoadObservations, NonRetryableObservations, WorkflowRecord
 from harness.scorecard.evidence import AttemptsInSecond, BacklogPoint, OutageEvidence
 from harness.scorecard.model import CheckResult, Status, subjects
 
@@ -61,6 +63,8 @@ class OutageMeasure:
     failed_workflows: list[WorkflowRecord]
     drain: float | None
     """From restore until the last activity hit closed; None when one never did."""
+    calls_per_attempt: float | None = None
+    """Calls the proxy counted at the dependency per attempt in the fault; None when it cannot count them."""
 
 
 def measure_outage(obs: LoadObservations, burst_window: float) -> tuple[OutageEvidence, OutageMeasure | None, tuple[str, str]]:
@@ -82,16 +86,23 @@ def measure_outage(obs: LoadObservations, burst_window: float) -> tuple[OutageEv
             "No activity failed or retried during the fault window: the outage never reached the app.",
             "Make sure the load keeps calling the dependency during the window (raise `rate` or `outage`).",
         )
-    attempts = [t for r in obs.activities if r.activity_type in failed_types for t in attempt_times(r)]
+    from_history = {t: [x for r in obs.activities if r.activity_type == t for x in attempt_times(r)] for t in failed_types}
+    counted = counted_attempt_times(obs.attempt_scrapes, failed_types)
+    attempts = [x for t in sorted(failed_types) for x in counted.get(t, from_history[t])]
     before = rate(attempts, load_start, start)
     peak, peak_at = peak_rate(attempts, start, end + burst_window, burst_window)
+    history_attempts = [x for times in from_history.values() for x in times]
+    history_before = rate(history_attempts, load_start, start)
+    history_peak, _ = peak_rate(history_attempts, start, end + burst_window, burst_window)
     closed = [r.closed_at for r in hit if r.closed_at is not None]
     drain = None if len(closed) < len(hit) else max(0.0, max(closed) - end)
+    calls = _calls_at_the_proxy(fault, sum(start <= t < end for t in attempts))
     measured = OutageMeasure(
         failed_types=sorted(failed_types), hit=len(hit), never_closed=len(hit) - len(closed), outage_s=end - start,
         before=before, peak=peak, storm=peak / before if before > 0 else None,
         amplification=sum(r.attempts for r in hit) / len(hit),
         failed_workflows=[w for w in obs.workflows if w.status in ("FAILED", "TIMED_OUT")], drain=drain,
+        calls_per_attempt=calls.get("calls_per_attempt_during_fault"),
     )
     evidence = OutageEvidence(
         fault=base.fault,
@@ -110,14 +121,41 @@ def measure_outage(obs: LoadObservations, burst_window: float) -> tuple[OutageEv
         drain_after_restore_s=None if drain is None else round(drain, 1),
         peak_backlog_workflow_tasks=max((b.workflow for b in obs.backlog), default=None),
         peak_backlog_activity_tasks=max((b.activity for b in obs.backlog), default=None),
-        attempt_times="reconstructed from each activity's last attempt and its retry policy (failed attempts assumed short)"
-        + ("; local activities: exact attempt counts from their markers, spread by the policy their code writes" if any(r.local for r in hit) else ""),
+        attempt_times=_attempt_source(sorted(counted), sorted(failed_types - set(counted)), any(r.local for r in hit)),
+        attempts_counted_by_workers=sum(len(v) for v in counted.values()) if counted else None,
+        attempts_in_history=sum(r.attempts for r in obs.activities if r.activity_type in failed_types),
+        storm_factor_from_history=round(history_peak / history_before, 2) if counted and history_before > 0 else None,
+        **calls,
         attempts_per_second=_series(attempts, load_start, obs.load.ended_at + burst_window),
         fault_from_s=round(start - load_start, 1),
         fault_to_s=round(end - load_start, 1),
         **({"backlog": backlog_series(obs.backlog, load_start)} if obs.backlog else {}),
     )
     return evidence, measured, ("", "")
+
+
+def _calls_at_the_proxy(fault: FaultRecord, attempts_during: int) -> dict[str, Any]:
+    """Under a reset or a black hole every connection is killed, so each call the app makes opens a new one and the
+    proxy's count of connections is the count of calls that reached the dependency; more calls than attempts means
+    the activity (its HTTP client, a retry decorator) retries inside each attempt, unseen by Temporal."""
+    calls = fault.evidence.get("connections_during_fault")
+    if fault.kind not in ("network:reset_peer", "network:timeout") or calls is None:
+        return {}
+    per_attempt = round(calls / attempts_during, 2) if attempts_during else None
+    return {"calls_at_the_dependency_during_fault": calls, "calls_per_attempt_during_fault": per_attempt}
+
+
+def _attempt_source(counted: list[str], reconstructed: list[str], local: bool) -> str:
+    parts = []
+    if counted:
+        parts.append(f"{', '.join(counted)}: counted every second where they ran, by the workers' {attempt_counters.COUNTED_BY}")
+    if reconstructed:
+        parts.append(
+            f"{', '.join(reconstructed)}: reconstructed from each activity's last attempt and its retry policy (failed attempts "
+            "assumed short)" + ("; local activities: exact attempt counts from their markers, spread by the policy their code "
+                                "writes" if local else "") + " (no worker counted their attempts)"
+        )
+    return "; ".join(parts)
 
 
 def outage_problems(m: OutageMeasure, thresholds: OutageThresholds) -> list[str]:
@@ -128,6 +166,11 @@ def outage_problems(m: OutageMeasure, thresholds: OutageThresholds) -> list[str]
         problems.append(f"{m.amplification:.1f} attempts per activity hit by the outage (limit {thresholds.max_amplification:g})")
     if len(m.failed_workflows) > thresholds.max_failed_workflows:
         problems.append(f"{len(m.failed_workflows)} workflows failed (limit {thresholds.max_failed_workflows})")
+    if m.calls_per_attempt is not None and m.calls_per_attempt > thresholds.max_calls_per_attempt:
+        problems.append(
+            f"{m.calls_per_attempt:.1f} calls reached the dependency per attempt (limit {thresholds.max_calls_per_attempt:g}): "
+            "the activity retries inside each attempt, on top of Temporal's retries"
+        )
     if m.drain is None:
         problems.append(f"{m.never_closed} activities hit by the outage never completed")
     elif m.drain > thresholds.max_drain:
@@ -159,7 +202,8 @@ def retry_outage(obs: LoadObservations, spec: RetryOutageScenario, config: Readi
             "Back off harder so retries thin out while the dependency is down (a longer initial_interval and a backoff_coefficient "
             "of 2-3 with maximum_interval of a minute or more), bound retries with a schedule_to_close_timeout that outlasts the "
             "outages you expect, and cap the calls to a fragile dependency (a dedicated task queue with "
-            "max_task_queue_activities_per_second).",
+            "max_task_queue_activities_per_second). Leave retrying to Temporal: no retry loop, decorator or HTTP-client "
+            "retries inside the activity, which multiply every attempt the policy makes.",
             activity_types=m.failed_types,
         )
     return _result(OUTAGE_ID, obs.scenario, Status.PASS, figures + ".", evidence.dump())

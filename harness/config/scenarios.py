@@ -92,6 +92,10 @@ class OutageThresholds(Strict):
     max_failed_workflows: int = Field(0, ge=0, description="Workflows allowed to fail because of the outage.")
     max_drain: Duration = Field(60.0, gt=0, description="From restore until every activity hit by the outage has completed.")
     burst_window: Duration = Field(5.0, gt=0, description="The first seconds after restore in which the attempt burst is measured.")
+    max_calls_per_attempt: float = Field(
+        2.0, ge=1, description="Calls reaching the dependency per activity attempt during a reset_peer or timeout fault "
+        "(counted by the proxy): more means the activity retries inside each attempt, multiplying Temporal's retries.",
+    )
 
 
 class LatencyThresholds(Strict):

@@ -58,6 +58,8 @@ async def _network(spec: NetworkFaultSpec, proxy: FaultProxy) -> AsyncIterator[F
                 window.evidence["probe_refused"] = await proxy.probe_refused()
             yield window
             window.evidence.update(cut_connections=stats.cut, affected_connections=stats.affected)
+            if spec.kind != "down":  # the proxy accepted every connection of the window; `down` refused them unseen
+                window.evidence["connections_during_fault"] = stats.connections - connections_before
     finally:
         window.ended_at = time.time()
     window.evidence["connections_before_fault"] = connections_before

@@ -3,7 +3,8 @@
 A `FaultProxy` sits between a workload and one dependency (a database, an HTTP API, the Temporal
 frontend). With no toxic it is a transparent byte pipe that counts connections and bytes. `apply()` cuts
 every existing connection and then lets one `Toxic` govern the new ones: `down` closes the listener,
-`timeout` swallows data, `reset_peer` answers with a TCP RST, `latency` and `bandwidth` shape the stream in
+`timeout` swallows data, `reset_peer` answers with a TCP RST (at once, without dialling the upstream, when its
+timeout is 0: every call is accepted, counted and refused, where `down` leaves refusals uncounted), `latency` and `bandwidth` shape the stream in
 both directions. Whether a connection is affected is drawn once per connection against the toxic's
 `toxicity`. `remove()` (or leaving `fault()`) restores a clean pass-through on the same port.
 """
@@ -264,6 +265,10 @@ class FaultProxy:
         upstream: asyncio.StreamWriter | None = None
         graceful = True  # False when cut: drop at once instead of flushing
         try:
+            if toxic is not None and toxic.kind == "reset_peer" and toxic.timeout_ms == 0:
+                graceful = False  # accept and reset at once, never reaching the upstream: a counted refusal
+                _reset(client)
+                return
             try:
                 upstream_reader, upstream = await asyncio.wait_for(
                     asyncio.open_connection(self.upstream_host, self.upstream_port), _CONNECT_TIMEOUT_S

@@ -154,6 +154,15 @@ class BacklogSample:
 
 
 @dataclass(frozen=True)
+class AttemptScrape:
+    """One worker's activity-attempt counters at one moment: ((activity type, is local), attempts so far)."""
+
+    at: float
+    worker: str
+    counts: tuple[tuple[tuple[str, bool], float], ...]
+
+
+@dataclass(frozen=True)
 class LoadSummary:
     """What Locust reported for the scenario's load (its own stats), plus the rate it was asked for."""
 
@@ -192,6 +201,8 @@ class LoadObservations:
     drain_deadline_hit: bool = False
     workers: int = 0
     """Worker processes serving the task queue."""
+    attempt_scrapes: tuple[AttemptScrape, ...] = ()
+    """The workers' attempt counters every second through the load (retry-outage)."""
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field
@@ -14,7 +15,7 @@ from harness.config.scenarios import FaultSpec, OutageThresholds, Rate, StartsIt
 from harness.config.types import Duration
 from harness.faults.control import applied
 from harness.load.shape import Stage
-from harness.observe import metrics
+from harness.observe import attempt_counters, metrics
 from harness.observe.model import BacklogSample, LoadObservations
 from harness.scenarios import load_common, steps
 from harness.scenarios.base import ScenarioContext
@@ -41,6 +42,12 @@ def validate(scenario: RetryOutageScenario, refs: References) -> None:
 
 
 async def run(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObservations:
+    async with attempt_counters.counting(ctx.supervisor.metrics_endpoints) as counted:  # through the drain: every attempt
+        observed = await _load_through_the_fault(ctx, scenario)
+    return replace(observed, attempt_scrapes=tuple(counted))
+
+
+async def _load_through_the_fault(ctx: ScenarioContext, scenario: RetryOutageScenario) -> LoadObservations:
     name, journal = scenario.name, ctx.journal
     rate = resolve_rate(scenario.rate, *ctx.rates())
     stages = [Stage(duration_s=scenario.baseline + scenario.outage + scenario.recovery, rate=rate)]

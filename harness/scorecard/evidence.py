@@ -60,7 +60,16 @@ class OutageEvidence(Evidence):
     drain_after_restore_s: Number | None = Field(None, description="None (key present): some activity hit never completed.")
     peak_backlog_workflow_tasks: int | None = None
     peak_backlog_activity_tasks: int | None = None
-    attempt_times: str | None = Field(None, description="How attempt times were reconstructed.")
+    attempt_times: str | None = Field(None, description="Where each activity type's attempt times come from: the workers' counters or history.")
+    attempts_counted_by_workers: int | None = Field(None, description="Attempts of the faulted types the workers' SDK counters saw through the load.")
+    attempts_in_history: int | None = Field(None, description="Attempts of the faulted types that their histories account for.")
+    storm_factor_from_history: Number | None = Field(None, description="The storm factor history's reconstruction alone gives, for comparison.")
+    calls_at_the_dependency_during_fault: int | None = Field(
+        None, description="Connections the fault proxy accepted during a reset_peer or timeout fault: one per call, as each is killed."
+    )
+    calls_per_attempt_during_fault: Number | None = Field(
+        None, description="Calls at the dependency per activity attempt in the fault: above 1, the activity retries inside each attempt."
+    )
     attempts_per_second: list[AttemptsInSecond] = Field(default_factory=list)
     fault_from_s: Number | None = Field(None, description="The fault interval, in seconds since the load started.")
     fault_to_s: Number | None = None

@@ -56,5 +56,5 @@ def test_each_flawed_twin_is_no_go_on_the_check_its_flaw_plants(tmp_path, config
         assert "local activity reserve_quota (sample_workflows/batch/flawed/local_default_retry.py:21)" in policy["summary"]
         [row] = [r for r in policy["evidence"]["policies"] if r["kind"] == "local_activity"]
         assert row["source"] == "code"
-        outage = found["retry.outage"]  # measured from the local activity's markers too, whatever its verdict
+        outage = found["retry.outage"]  # the local activity's attempts are measured too, whatever the verdict
         assert outage["status"] in ("PASS", "FAIL") and "reserve_quota" in outage["summary"], outage["summary"]

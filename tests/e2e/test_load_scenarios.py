@@ -52,6 +52,24 @@ def test_undersized_worker_starves_at_twice_the_peak_with_distributed_locust(tmp
     assert processes_with_marker(marker) == []
 
 
+def test_retries_inside_the_activity_are_counted_at_the_resetting_dependency(tmp_path):
+    """Every call reaches the proxy under reset_peer: four per attempt here, where history and the workers see one."""
+    marker = uuid.uuid4().hex
+    result = run_cli("run", "--config", "sample_workflows/flawed/inner_retry.yaml", "--out", str(tmp_path),
+                     "--history-db", str(tmp_path / "history.db"), marker=marker)
+    assert result.returncode == 1, result.stdout + result.stderr
+    card = json.loads((tmp_path / "scorecard.json").read_text())
+    assert statuses(card) == {"determinism.static": "PASS", "retry.outage": "FAIL", "retry.policy": "PASS", **ALERTS_PASS}
+    outage = next(c for c in card["checks"] if c["id"] == "retry.outage")
+    evidence = outage["evidence"]
+    assert 3.5 <= evidence["calls_per_attempt_during_fault"] <= 4.0 and evidence["storm_factor"] <= 4
+    assert evidence["calls_at_the_dependency_during_fault"] == evidence["fault"]["affected_connections"]
+    counted, in_history = evidence["attempts_counted_by_workers"], evidence["attempts_in_history"]
+    assert abs(counted - in_history) <= 0.05 * in_history  # the workers and history see one attempt where four calls went
+    assert "calls reached the dependency per attempt (limit 2)" in outage["summary"] and outage["subjects"] == ["activity_type:charge_payment"]
+    assert processes_with_marker(marker) == []
+
+
 def test_interrupt_during_the_outage_restores_and_stops_everything(tmp_path):
     marker = uuid.uuid4().hex
     proc = subprocess.Popen(

@@ -67,10 +67,12 @@ def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_co
     assert "business errors (CardDeclined)" in row["problems"]  # its code raises CardDeclined
     assert row["highest_attempt_seen"] > 1  # the outage made the local activity retry inside the worker
     assert "retry.policy" in (tmp_path / "scorecard.md").read_text()
-    outage = check(card, "retry.outage")  # the storm, counted from the local activities' markers
+    outage = check(card, "retry.outage")  # the local activity's storm, in real attempt counts
     assert outage["status"] == "FAIL" and outage["subjects"] == ["activity_type:charge_card"]
     assert outage["evidence"]["activities_hit"] > 10 and outage["evidence"]["storm_factor"] > 4
-    assert "local activities: exact attempt counts from their markers" in outage["evidence"]["attempt_times"]
+    evidence = outage["evidence"]  # counted where the attempts ran, and the local activities' markers agree
+    assert "charge_card: counted every second where they ran" in evidence["attempt_times"]
+    assert abs(evidence["attempts_counted_by_workers"] - evidence["attempts_in_history"]) <= 0.1 * evidence["attempts_in_history"]
 
 
 def test_a_task_queue_with_two_workflow_types_loads_both_by_share_and_judges_each(tmp_path):

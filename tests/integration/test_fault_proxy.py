@@ -193,6 +193,19 @@ async def test_reset_peer_resets_the_connection(proxy: FaultProxy, clients, time
     assert proxy.stats.affected == 1
 
 
+async def test_reset_peer_without_a_timeout_refuses_every_call_it_counts_even_with_the_upstream_gone(
+    echo: EchoServer, clients
+) -> None:
+    async with FaultProxy("echo", "127.0.0.1", echo.port) as proxy:
+        await echo.stop()  # nothing to dial: the proxy answers on its own
+        await proxy.apply(Toxic("reset_peer"))
+        for _ in range(3):
+            client = await clients(proxy.port)
+            with pytest.raises(ConnectionResetError):
+                await asyncio.wait_for(client.reader.read(100), WAIT_S)
+        assert (proxy.stats.connections, proxy.stats.affected, proxy.stats.upstream_errors) == (3, 3, 0)
+
+
 async def test_latency_delays_round_trips(proxy: FaultProxy, clients) -> None:
     await proxy.apply(Toxic("latency", latency_ms=300))
     client = await clients(proxy.port)
