@@ -2,7 +2,8 @@
 
 Reads its spec from READINESS_WORKER_SPEC (JSON of PythonWorkerSpec), connects with TEMPORAL_* variables,
 exposes SDK metrics on READINESS_METRICS_PORT and polls TEMPORAL_TASK_QUEUE as READINESS_WORKER_IDENTITY.
-With READINESS_ACTIVITY_FAULTS set, the harness's activity-fault interceptor is installed on the client.
+With READINESS_ACTIVITY_FAULTS set, the harness's activity-fault interceptor is installed on the client; with
+READINESS_DEPLOYMENT set (JSON: deployment_name, build_id, behavior), the worker polls as that Worker Deployment Version.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import asyncio
 import concurrent.futures
 import importlib
 import inspect
+import json
 import os
 import signal
 import sys
@@ -18,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from temporalio.client import Client
+from temporalio.common import VersioningBehavior, WorkerDeploymentVersion
 from temporalio.envconfig import ClientConfigProfile
 from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
-from temporalio.worker import Worker
+from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from harness.config.models import PythonWorkerSpec
 from harness.faults.activity import FAULTS_FILE_ENV, FaultInterceptor
@@ -30,6 +33,7 @@ METRICS_PORT_ENV = "READINESS_METRICS_PORT"
 METRICS_HOST_ENV = "READINESS_METRICS_HOST"
 IDENTITY_ENV = "READINESS_WORKER_IDENTITY"
 TASK_QUEUE_ENV = "TEMPORAL_TASK_QUEUE"
+DEPLOYMENT_ENV = "READINESS_DEPLOYMENT"
 
 
 def resolve(import_path: str) -> Any:
@@ -55,6 +59,12 @@ async def build_worker(spec: PythonWorkerSpec, client: Client, task_queue: str) 
         options["max_concurrent_workflow_tasks"] = spec.max_concurrent_workflow_tasks
     if spec.max_concurrent_activities:
         options["max_concurrent_activities"] = spec.max_concurrent_activities
+    if deployment := os.environ.get(DEPLOYMENT_ENV):
+        version = json.loads(deployment)
+        options["deployment_config"] = WorkerDeploymentConfig(
+            version=WorkerDeploymentVersion(version["deployment_name"], version["build_id"]), use_worker_versioning=True,
+            default_versioning_behavior=VersioningBehavior[version.get("behavior", "AUTO_UPGRADE")],
+        )
     activities = resolve_all(spec.activities)
     if any(not inspect.iscoroutinefunction(a) for a in activities):
         options["activity_executor"] = concurrent.futures.ThreadPoolExecutor(max_workers=16)
@@ -86,6 +96,10 @@ def main() -> None:
         asyncio.run(run())
     except KeyboardInterrupt:
         sys.exit(130)
+    # The worker has shut down; skip interpreter finalization, where the SDK core's threads can still call into Python
+    # and abort the process (seen as exit -6 after a clean SIGTERM), which would read as a crash on every deploy.
+    sys.stdout.flush()
+    os._exit(0)
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import signal as signals
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,11 +18,13 @@ from harness import processes, worker_main
 from harness.config.models import WorkerConfig
 from harness.errors import ProcessError
 from harness.observe import metrics
-from harness.observe.model import KillRecord
+from harness.observe.model import KillRecord, RolloutStep
 from harness.profiles import BUILT_IN, Profile, write_targets
 from harness.replay import HASH_SEEDS
 
 POLL_READY_TIMEOUT_S = 45.0
+STOP_GRACE_S = 10.0
+"""A replaced worker gets this long to finish its tasks on SIGTERM, as a deploy's termination grace period."""
 
 
 @dataclass
@@ -79,6 +82,15 @@ class WorkerSupervisor:
         self._scrape_job = scrape_job
         self.running: list[WorkerProcess] = []
 
+    @property
+    def configs(self) -> list[WorkerConfig]:
+        """The workers this supervisor runs (a deploy replaces them)."""
+        return list(self._configs)
+
+    @property
+    def app_path(self) -> Path:
+        return self._app_path
+
     async def __aenter__(self) -> WorkerSupervisor:
         return self
 
@@ -98,10 +110,10 @@ class WorkerSupervisor:
         self._publish_targets()
         return started
 
-    async def _spawn(self, config: WorkerConfig, index: int) -> WorkerProcess:
+    async def _spawn(self, config: WorkerConfig, index: int, app_path: Path | None = None) -> WorkerProcess:
         identity = f"{config.name}-{index}-g{self._generation}-{self._run_id}"
         metrics_port = processes.free_port() if config.python else None
-        env = {**self.worker_env(config), worker_main.IDENTITY_ENV: identity}
+        env = {**self.worker_env(config, app_path), worker_main.IDENTITY_ENV: identity}
         if config.python:
             env[worker_main.SPEC_ENV] = config.python.model_dump_json()
             env[worker_main.METRICS_PORT_ENV] = str(metrics_port)
@@ -111,12 +123,12 @@ class WorkerSupervisor:
             argv = [part.replace("{python}", sys.executable) for part in config.command or []]
         log_path = self._log_dir / f"{identity}.log"
         try:
-            proc = await processes.spawn(argv, env=env, log_path=log_path, cwd=self._app_path)
+            proc = await processes.spawn(argv, env=env, log_path=log_path, cwd=app_path or self._app_path)
         except OSError as exc:
             raise ProcessError(f"cannot start worker {identity} ({argv[0]}): {exc}") from exc
         return WorkerProcess(config, index, self._generation, identity, metrics_port, log_path, proc)
 
-    def worker_env(self, config: WorkerConfig) -> dict[str, str]:
+    def worker_env(self, config: WorkerConfig, app_path: Path | None = None) -> dict[str, str]:
         """The environment a worker of `config` runs in (also used to replay its histories). The hash seed is
         pinned to replay's first pass, so a set-order bug shows as `hash_order` instead of a random failure."""
         return {
@@ -124,7 +136,7 @@ class WorkerSupervisor:
             "PYTHONHASHSEED": str(HASH_SEEDS[0]),
             **config.env,
             "TEMPORAL_TASK_QUEUE": self._task_queue,
-            "PYTHONPATH": _python_path(self._app_path, self._base_env.get("PYTHONPATH")),
+            "PYTHONPATH": _python_path(app_path or self._app_path, self._base_env.get("PYTHONPATH")),
         }
 
     async def _wait_polling(self, worker: WorkerProcess, known_before: set[str]) -> None:
@@ -188,6 +200,45 @@ class WorkerSupervisor:
             )
         await asyncio.gather(*(processes.stop(w.proc) for w in running))  # whatever survived, and group leftovers
         return records
+
+    async def roll_to(self, workers: list[WorkerConfig], app_path: Path, batch: int | None, pause: float = 0.0) -> list[RolloutStep]:
+        """Replace every running worker by `workers` run from `app_path`, as a deploy does. Rolling (`batch` N): start N
+        new workers, confirm them polling, then stop N old ones (SIGTERM, a graceful shutdown), and so on. All at once
+        (`batch` None): stop every old worker, then start the new ones. Later restarts run the new version."""
+        self._generation += 1
+        old, self.running = list(self.running), []
+        slots = [(config, index) for config in workers for index in range(config.count)]
+        size = batch or max(len(old), len(slots))
+        steps: list[RolloutStep] = []
+        if batch is None:
+            steps.append(await self._rollout_step([], old, app_path))
+            old = []
+        while slots or old:
+            starting, slots = slots[:size], slots[size:]
+            stopping, old = (old[:size], old[size:]) if batch is not None else ([], [])
+            if not slots:  # the last step stops whatever old workers are left
+                stopping, old = stopping + old, []
+            steps.append(await self._rollout_step(starting, stopping, app_path))
+            if pause and (slots or old):
+                await asyncio.sleep(pause)
+        self._configs, self._app_path = workers, app_path
+        self._publish_targets()
+        return [s for s in steps if s.started or s.stopped]
+
+    async def _rollout_step(self, starting: list[tuple[WorkerConfig, int]], stopping: list[WorkerProcess], app_path: Path) -> RolloutStep:
+        known = await task_queue_pollers(self._client, self._task_queue)
+        started = []
+        for config, index in starting:
+            worker = await self._spawn(config, index, app_path)
+            self.running.append(worker)
+            started.append(worker)
+        await asyncio.gather(*(self._wait_polling(w, known) for w in started))
+        self._publish_targets()
+        codes = await asyncio.gather(*(processes.stop(w.proc, grace=STOP_GRACE_S) for w in stopping))
+        return RolloutStep(
+            at=time.time(), started=tuple(w.identity for w in started),
+            stopped=tuple(f"{w.identity} (exit {code})" for w, code in zip(stopping, codes, strict=True)),
+        )
 
     async def restart_all(self) -> list[WorkerProcess]:
         self._generation += 1

@@ -4,6 +4,7 @@ names, inputs in turn, ids unique per run. Every kind that starts workflows goes
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from temporalio.client import Client
 
@@ -36,7 +37,11 @@ def pick(starts: tuple[WorkflowStart, ...], index: int) -> WorkflowStart:
 
 async def start_one(
     client: Client, start: WorkflowStart, workflow_id: str, task_queue: str, index: int, *, execution_timeout: bool = True,
+    **options: Any,
 ) -> str:
+    """Start one workflow; `options` go to `Client.start_workflow` (e.g. a versioning override)."""
     timeout = {"execution_timeout": timedelta(seconds=start.execution_timeout_s)} if execution_timeout else {}
-    handle = await client.start_workflow(start.workflow, args=start.args(index), id=workflow_id, task_queue=task_queue, **timeout)
+    handle = await client.start_workflow(
+        start.workflow, args=start.args(index), id=workflow_id, task_queue=task_queue, **timeout, **options
+    )
     return handle.id

@@ -3,14 +3,19 @@
 Each series starts with what the workers exported during the window (one point per scrape, on a 1 s grid) and is
 then extended as if the window's conditions went on: counters keep growing at the rate observed in the window,
 gauges hold their last value, a worker that was down stays down (its series stale). The extension covers the
-longest `for` plus range window of the rules, so an alert that would fire if the fault lasted does fire. Every
-alert is asserted silent at the end; promtool's complaints are the alerts that fired.
+longest `for` plus range window of the rules, so an alert that would fire if the fault lasted does fire. A `rollout`
+window (a deploy that broke nothing) is over when it closes: its extension is the steady state after it (counters
+flat), so what fires is what the rollout itself would page for. Every alert is asserted silent at the end; promtool's
+complaints are the alerts that fired.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
 
 from harness.alerts.rules import RuleSet
 from harness.observe.recorder import MetricWindow, Scrape
@@ -36,18 +41,33 @@ def extension_s(rules: RuleSet) -> int:
     return int(max(MIN_EXTENSION_S, longest + 2 * EVALUATION_INTERVAL_S))
 
 
-def test_document(window: MetricWindow, rules: RuleSet, job: str) -> SeriesPlan:
+def without_for(rules: RuleSet, folder: Path) -> list[Path]:
+    """Copies of the rule files with every `for:` removed: an alert fires in them as soon as its condition holds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    copies = []
+    for index, path in enumerate(rules.files):
+        document = yaml.safe_load(path.read_text()) or {}
+        for group in document.get("groups") or []:
+            for rule in group.get("rules") or []:
+                rule.pop("for", None)
+        copy = folder / f"{index:02d}-{path.name}"
+        copy.write_text(yaml.safe_dump(document, sort_keys=False, width=1_000_000))
+        copies.append(copy)
+    return copies
+
+
+def test_document(window: MetricWindow, rules: RuleSet, job: str, rule_files: list[Path] | None = None) -> SeriesPlan:
     wanted = {m for a in rules.alerts if a.parsed for m in a.parsed.metrics}
     extend = extension_s(rules) // STEP_S
     observed = max((_index(window, s) for s in window.scrapes), default=0) + 1
-    series = [*_up_series(window, job, extend), *_metric_series(window, wanted, job, extend)]
+    series = [*_up_series(window, job, extend), *_metric_series(window, wanted, job, extend, steady=window.phase == "rollout")]
     eval_time = (observed - 1 + extend) * STEP_S
     names = sorted({a.name for a in rules.alerts})
     # from the end of the window to the end of the extension, so an alert on a transition (changes(), a short `for`)
     # that has resolved again by the end is still seen
     times = sorted({*range((observed - 1) * STEP_S, eval_time, CHECK_EVERY_S), eval_time})
     document = {
-        "rule_files": [str(path.resolve()) for path in rules.files],
+        "rule_files": [str(path.resolve()) for path in rule_files or rules.files],
         "evaluation_interval": f"{EVALUATION_INTERVAL_S}s",
         "tests": [{
             "interval": f"{STEP_S}s",
@@ -78,7 +98,7 @@ def _up_series(window: MetricWindow, job: str, extend: int) -> list[dict]:
     return out
 
 
-def _metric_series(window: MetricWindow, wanted: set[str], job: str, extend: int) -> list[dict]:
+def _metric_series(window: MetricWindow, wanted: set[str], job: str, extend: int, *, steady: bool = False) -> list[dict]:
     out = []
     for instance, scrapes in _by_instance(window).items():
         first_up = next((s for s in scrapes if s.up), None)
@@ -106,13 +126,14 @@ def _metric_series(window: MetricWindow, wanted: set[str], job: str, extend: int
                     timeline.append((scrape.at, value))
             values = _fill({i: _number(v) if isinstance(v, float) else v for i, v in points.items()})
             if scrapes[-1].up and timeline:
-                values.append(_extension(timeline, counter, extend))
+                values.append(_extension(timeline, counter and not steady, extend))
             full = {**dict(labels), "job": job, "instance": instance}
             out.append({"series": _selector(name, full), "values": " ".join(values)})
     return out
 
 
 def _extension(timeline: list[tuple[float, float]], counter: bool, extend: int) -> str:
+    """The last value held, a counter's growing at the window's rate (`counter` False: held flat)."""
     (t0, v0), (t1, v1) = timeline[0], timeline[-1]
     rate = max(0.0, (v1 - v0) / (t1 - t0)) if counter and t1 > t0 else 0.0
     step = rate * STEP_S

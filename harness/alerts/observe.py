@@ -31,6 +31,8 @@ class WindowOutcome:
     """The promtool test file, relative to the report folder (rerun it with `promtool test rules`)."""
     extension_s: int
     error: str | None = None
+    conditions_met: tuple[str, ...] = ()
+    """For a rollout: the alerts whose condition held at some point of it (they fire when `for:` is removed)."""
 
 
 @dataclass(frozen=True)
@@ -70,9 +72,16 @@ async def _test_window(binary: str, window: MetricWindow, rules: RuleSet, job: s
     plan = firing.test_document(window, rules, job)
     path.write_text(yaml.safe_dump(plan.document, sort_keys=False, width=1_000_000))
     result = await asyncio.to_thread(promtool.test_rules, binary, path)
+    conditions_met: tuple[str, ...] = ()
+    if window.phase == "rollout":  # how long a `for:` each rule needs to stay silent through it: which conditions held
+        bare = path.with_name(path.name.replace(".test.yml", ".without-for.test.yml"))
+        copies = firing.without_for(rules, path.parent / bare.name.replace(".test.yml", ""))
+        bare.write_text(yaml.safe_dump(firing.test_document(window, rules, job, copies).document, sort_keys=False, width=1_000_000))
+        conditions_met = tuple(sorted((await asyncio.to_thread(promtool.test_rules, binary, bare)).firing))
     down = {s.instance for s in window.scrapes if not s.up}
     return WindowOutcome(
         scenario=window.scenario, phase=window.phase, description=window.description, expects=window.expects,
         duration_s=round(window.ended_at - window.started_at, 2), scrapes=len(window.scrapes), workers_down=len(down),
         firing=result.firing, test_file=str(path.relative_to(out_dir)), extension_s=plan.extension_s, error=result.error,
+        conditions_met=conditions_met,
     )

@@ -14,13 +14,18 @@ FAILURE_MODE = "Failures nobody is alerted on"
 EXPECTED_TEXT = {
     "pollers": "pollers-at-zero", "worker_down": "worker-down", "activity_failures": "activity-failure",
     "workflow_failures": "workflow-failure", "workflow_task_schedule_to_start": "schedule-to-start",
-    "activity_schedule_to_start": "schedule-to-start", "task_slots": "task-slots",
+    "activity_schedule_to_start": "schedule-to-start", "task_slots": "task-slots", "non_determinism": "non-determinism",
 }
 
 
 def _categories(obs: AlertObservations, name: str) -> frozenset[str]:
     alert = obs.rules.by_name(name)
     return catalog.categories(alert.parsed.metrics) if alert and alert.parsed else frozenset()
+
+
+def _for_s(obs: AlertObservations, name: str) -> float:
+    alert = obs.rules.by_name(name)
+    return alert.for_s if alert else 0.0
 
 
 def _expected(window: WindowOutcome) -> str:
@@ -38,6 +43,14 @@ def _row(obs: AlertObservations, window: WindowOutcome) -> dict:
         return {**row, "expected": _expected(window), "result": "caught" if caught else "NOT CAUGHT", "test_file": window.test_file}
     if window.phase == "baseline":
         return {**row, "expected": "silence", "result": "NOISY" if fired else "silent", "test_file": window.test_file}
+    if window.phase == "rollout":
+        needs = [f"{name} (for: {_for_s(obs, name):g} s)" for name in window.conditions_met]
+        return {
+            **row, "expected": f"silence through a {window.duration_s:g} s rollout", "result": "NOISY" if fired else "silent",
+            "test_file": window.test_file,
+            "detail": (f"conditions met during the rollout, so these rules need `for:` over {window.duration_s:g} s to stay "
+                       f"silent through it: {', '.join(needs)}") if needs else "no rule's condition held at any point of the rollout",
+        }
     return {**row, "expected": "(load, no fault: shown for reference)", "result": "-", "test_file": window.test_file}
 
 
@@ -54,10 +67,12 @@ def alerts_fire(obs: AlertObservations) -> CheckResult:
     rows = [_row(obs, w) for w in obs.windows]
     missed = [r for r in rows if r["result"] == "NOT CAUGHT"]
     noisy = [r for r in rows if r["result"] == "NOISY"]
-    if not faults and not noisy:
+    rollouts = [w for w in obs.windows if w.phase == "rollout"]
+    if not faults and not rollouts and not noisy:
         return base.model_copy(update={
             "status": Status.SKIPPED,
-            "summary": "No fault scenario ran (worker-restart, retry-outage, non-retryable, longrun-heartbeat): no alert was put to the test.",
+            "summary": "No fault scenario ran (worker-restart, retry-outage, non-retryable, longrun-heartbeat, deploy): "
+            "no alert was put to the test.",
         })
     errors = [r for r in rows if r["result"] == "ERROR"]
     alert_names = sorted({a.name for a in obs.rules.alerts})
@@ -66,13 +81,23 @@ def alerts_fire(obs: AlertObservations) -> CheckResult:
     if missed or noisy:
         status = Status.FAIL
         parts = [f"{r['scenario']} ({r['what happened']}): no {r['expected']} fired" for r in missed]
-        parts += [f"{r['fired']} fired in the steady state before {r['scenario']}'s fault" for r in noisy]
+        parts += [
+            f"{r['fired']} fired " + ("during the rollout of a clean deploy" if r["window"] == "rollout" else f"in the steady state before {r['scenario']}'s fault")
+            for r in noisy
+        ]
         summary = f"{len(missed)} of {len(faults)} fault(s) caught by no alert, {len(noisy)} noisy baseline(s): " + "; ".join(parts)
     elif errors:
         status, summary = Status.ERROR, f"promtool could not test {len(errors)} window(s): {errors[0]['detail']}"
     else:
         status = Status.PASS
-        summary = f"Every fault ({caught} of {len(faults)}) made its alert fire, and no alert fired in the steady state before a fault."
+        summary = (f"Every fault ({caught} of {len(faults)}) made its alert fire, and no alert fired in the steady state before a fault"
+                   if faults else "No alert fired in the steady state")
+        if rollouts:
+            longest = max(w.duration_s for w in rollouts)
+            met = sorted({n for w in rollouts for n in w.conditions_met})
+            summary += f"; {len(rollouts)} clean rollout(s) of up to {longest:g} s paged nobody" + (
+                f" ({', '.join(met)} met their condition during it and stayed silent only thanks to `for:`)" if met else "")
+        summary += "."
     extension = max((w.extension_s for w in obs.windows), default=0)
     return base.model_copy(update={
         "status": status,
@@ -99,6 +124,7 @@ def alerts_fire(obs: AlertObservations) -> CheckResult:
         "remediation": (
             "For each fault no alert caught: add an alert on the signal it moves (see the row's `expected`), or lower the "
             "threshold / shorten `for` of the existing one so it fires while the failure is still going on; rerun the row's "
-            "test file with `promtool test rules` to iterate. For noisy baselines, raise the threshold."
+            "test file with `promtool test rules` to iterate. For noisy baselines, raise the threshold; for an alert that "
+            "fires during a clean rollout, give it a `for:` longer than the rollout (the row says how long it took)."
         ) if status == Status.FAIL else "",
     })

@@ -31,7 +31,16 @@ REMEDIATION_FAILED = (
 )
 
 
-def _problem(record: WorkflowRecord | None, replay_error: tuple[str, str] | None, workflow_id: str) -> dict | None:
+def add_explanation(row: dict, explanation: dict | None) -> None:
+    """A problem row gets, for a non-determinism failure, the recorded command, the one the new code issued and the guard."""
+    if explanation:
+        row["recorded"], row["new_code_issued"] = explanation["recorded"], explanation["issued"]
+        row["recorded_commands"], row["guard"] = list(explanation["recorded_commands"]), explanation["guard"]
+
+
+def _problem(
+    record: WorkflowRecord | None, replay_error: tuple[str, str] | None, workflow_id: str, explanation: dict | None = None
+) -> dict | None:
     row: dict = {"workflow_id": workflow_id}
     if record is None:
         return {**row, "status": "UNKNOWN", "error_class": "MissingHistory", "message": "history was not collected"}
@@ -49,6 +58,7 @@ def _problem(record: WorkflowRecord | None, replay_error: tuple[str, str] | None
         row["error_class"], row["message"] = record.status, f"workflow closed as {record.status}"
     if record.status == "COMPLETED" and not replay_error:
         return None
+    add_explanation(row, explanation)
     if record.history_file:
         row["history"] = record.history_file
     return row
@@ -89,9 +99,10 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         evidence["replayed_on_restarted_workers"] = sum(not r.error for r in obs.live_replays)
         evidence["live_replay_errors"] = [{"workflow_id": r.workflow_id, "error": short_message(r.error)} for r in obs.live_replays if r.error]
     live_errors = {r.workflow_id: ("nondeterminism", r.error) for r in obs.live_replays if r.nondeterministic}
+    explanations = {**{r.workflow_id: r.explanation for r in obs.replays if r.explanation}, **obs.explanations}
     problems = [
         row for wid in obs.started
-        if (row := _problem(records.get(wid), replay_errors.get(wid) or live_errors.get(wid), wid)) is not None
+        if (row := _problem(records.get(wid), replay_errors.get(wid) or live_errors.get(wid), wid, explanations.get(wid))) is not None
     ]
     return evidence, problems, resumed
 

@@ -101,6 +101,8 @@ def print_report(report: ReplayReport) -> None:
     for o in report.failed[:SHOWN_FAILURES]:
         where = f" event {o.event_id}" if o.event_id else ""
         console.print(f"[bold red]{o.kind}[/] {escape(o.workflow_id)} [dim]({escape(o.run_id)}){where}[/]: {escape(o.error_message or '')}")
+        if o.explanation:
+            console.print(f"    recorded: {escape(o.explanation['recorded'])}; new code: {escape(o.explanation['issued'])}")
     if len(report.failed) > SHOWN_FAILURES:
         console.print(f"… and {len(report.failed) - SHOWN_FAILURES} more (see --json)")
     if report.patches.get("unavailable"):

@@ -24,6 +24,17 @@ class KillRecord:
 
 
 @dataclass(frozen=True)
+class RolloutStep:
+    """One step of a deploy: the workers of the new version started (confirmed polling), then the old ones stopped."""
+
+    at: float
+    """Epoch seconds when the step ended."""
+    started: tuple[str, ...]
+    stopped: tuple[str, ...]
+    """`identity (exit code)` of each old worker stopped."""
+
+
+@dataclass(frozen=True)
 class TaskFailure:
     """A WorkflowTaskFailed event: the worker could not advance the workflow."""
 
@@ -79,6 +90,8 @@ class ReplayOutcome:
     workflow_type: str = ""
     path: str = ""
     """History file the outcome is about."""
+    explanation: dict | None = None
+    """For a non-determinism failure: the recorded and the issued commands and the guard (harness.replay.explain)."""
 
 
 @dataclass(frozen=True)
@@ -126,6 +139,32 @@ class RestartObservations:
     """True when some workflow was still open at the completion deadline."""
     live_replays: tuple[LiveReplay, ...] = ()
     """The workflows that closed before the kill, replayed on the restarted workers."""
+    explanations: dict[str, dict] = field(default_factory=dict)
+    """Workflow id -> how its history and the code diverged (harness.replay.explain), for each non-determinism failure."""
+
+
+@dataclass(frozen=True)
+class DeployObservations:
+    """What the deploy scenario saw: workflows started on the current code, the workers replaced by the new version."""
+
+    scenario: str
+    version: str
+    """What was deployed, e.g. `workflows sample_workflows.versions.v2_patched:OrderWorkflowV2` or `git ref v2`."""
+    rollout: str
+    """`rolling` or `all_at_once`."""
+    started: tuple[str, ...]
+    in_flight_at_deploy: tuple[str, ...]
+    """Workflow ids still open, with progress made, when the rollout began."""
+    steps: tuple[RolloutStep, ...]
+    rollout_s: float
+    """From the first new worker starting to the last old one stopped."""
+    new_identities: tuple[str, ...]
+    workflows: tuple[WorkflowRecord, ...]
+    stuck: tuple[str, ...]
+    """Workflow ids whose workflow task kept failing on the new code."""
+    explanations: dict[str, dict] = field(default_factory=dict)
+    metrics: tuple[MetricSample, ...] = ()
+    drain_deadline_hit: bool = False
 
 
 @dataclass(frozen=True)
@@ -238,3 +277,50 @@ class HeartbeatCall:
     attempt: int
     at: float
     """Epoch seconds of the call (on the worker; the SDK may send it to the server later, throttled)."""
+
+
+@dataclass(frozen=True)
+class VersionedRun:
+    """One workflow of a Worker Versioning rehearsal, as its history showed it at a moment."""
+
+    workflow_id: str
+    group: str
+    """`pinned` (pinned to the current version), `auto_upgrade` (started before the ramp) or `stage N%` (started during it)."""
+    status: str
+    versions: tuple[str, ...]
+    """Build ids of the workers that completed or failed its workflow tasks, in order (a repeat collapsed)."""
+    nondeterminism_on: tuple[str, ...]
+    """Build ids on which its workflow task failed on non-determinism."""
+    task_waits: tuple[tuple[str, float], ...]
+    """(build id, workflow-task schedule-to-start seconds) of each workflow task a version's worker started."""
+    latency_s: float | None
+    """Start to close, when closed."""
+    history_file: str | None = None
+
+
+@dataclass(frozen=True)
+class RampStage:
+    percent: int
+    """Share of new and auto-upgrade workflows routed to the next version."""
+    duration_s: float
+    runs: tuple[VersionedRun, ...]
+    """Every workflow of the rehearsal at the end of the stage."""
+
+
+@dataclass(frozen=True)
+class VersioningObservations:
+    scenario: str
+    deployment: str
+    current: str
+    """Build id of the version in production (the config's workers)."""
+    next: str
+    version: str
+    """What the next version is (workers, app_path or git ref)."""
+    stages: tuple[RampStage, ...]
+    rolled_back: bool
+    """The harness set the ramp back after a stage regressed."""
+    promoted: bool
+    """Every stage passed and the next version became the current one."""
+    final: tuple[VersionedRun, ...]
+    """Every workflow after the drain that followed the last stage."""
+    explanations: dict[str, dict] = field(default_factory=dict)

@@ -36,7 +36,7 @@ class Scrape:
 class MetricWindow:
     scenario: str
     phase: str
-    """`baseline` (steady state, no fault), `fault` or `load`."""
+    """`baseline` (steady state, no fault), `fault`, `load` or `rollout` (a deploy that broke nothing: must not page)."""
     description: str
     """What was done, e.g. `every worker SIGKILLed` or `payments: network down`."""
     expects: tuple[str, ...]
@@ -44,6 +44,15 @@ class MetricWindow:
     started_at: float
     ended_at: float
     scrapes: tuple[Scrape, ...]
+
+
+@dataclass
+class WindowLabel:
+    """What a window is, settable until it closes: a deploy learns only at its end whether it was a fault."""
+
+    phase: str
+    description: str
+    expects: tuple[str, ...] = ()
 
 
 class MetricRecorder:
@@ -55,13 +64,20 @@ class MetricRecorder:
         self.windows: list[MetricWindow] = []
 
     @contextlib.asynccontextmanager
-    async def window(self, scenario: str, phase: str, description: str = "", expects: tuple[str, ...] = ()) -> AsyncIterator[None]:
-        """Record while the block runs; the window is kept only when the block finishes without an exception."""
+    async def window(
+        self, scenario: str, phase: str, description: str = "", expects: tuple[str, ...] = (), *, follow_targets: bool = False
+    ) -> AsyncIterator[WindowLabel]:
+        """Record while the block runs; the window is kept only when the block finishes without an exception.
+        `follow_targets`: a worker stopped on purpose (replaced by a deploy) leaves the targets, as service discovery
+        drops it, instead of being recorded as down."""
+        label = WindowLabel(phase, description, expects)
         known: dict[str, int] = {}
         scrapes: list[Scrape] = []
         started = time.time()
 
         async def scrape_all() -> None:
+            if follow_targets:
+                known.clear()
             known.update(self._endpoints())
             scrapes.extend(await scrape_endpoints(known))
 
@@ -73,14 +89,14 @@ class MetricRecorder:
         await scrape_all()
         loop = asyncio.create_task(keep_scraping())
         try:
-            yield
+            yield label
         finally:
             loop.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):  # a scraping error must not mask the block's own
                 await loop
         await scrape_all()
         if scrapes:  # no worker with a metrics endpoint: nothing to judge alerts on
-            self.windows.append(MetricWindow(scenario, phase, description, expects, started, time.time(), tuple(scrapes)))
+            self.windows.append(MetricWindow(scenario, label.phase, label.description, label.expects, started, time.time(), tuple(scrapes)))
 
     async def snapshot(self) -> tuple[Scrape, ...]:
         """One scrape of the live workers now (the names they export, for the alert lint)."""

@@ -24,6 +24,7 @@ from harness.errors import ConfigError
 from harness.observe.model import ReplayOutcome
 from harness.replay import corpus
 from harness.replay.classify import classify
+from harness.replay.explain import explain
 from harness.worker_main import resolve_all
 
 DEFINITION = "__temporal_workflow_definition"
@@ -72,6 +73,13 @@ def code_patches(workflow_paths: list[str]) -> dict[str, list[str]]:
     return {"patched": sorted(patched), "deprecated": sorted(deprecated)}
 
 
+def _explanation(history, kind: str | None, message: str) -> dict | None:
+    if kind != "nondeterminism":
+        return None
+    found = explain(history, message)
+    return found.to_dict() if found else None
+
+
 async def serve(workflows: list[type], results) -> None:
     loop = asyncio.get_running_loop()
     pending: dict[int, tuple[str, list]] = {}
@@ -105,6 +113,7 @@ async def serve(workflows: list[type], results) -> None:
                 event_id=event_id,
                 workflow_type=corpus.workflow_type(result.history),
                 path=path,
+                explanation=_explanation(result.history, kind, str(failure)),
             )
             _emit(results, {"outcome": asdict(outcome), "markers": markers})
 

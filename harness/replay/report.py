@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, replace
 from harness.observe.model import ReplayOutcome
 from harness.scorecard.render import xml_safe
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"  # 1.1: results[].explanation
 
 
 def combine(first: ReplayOutcome, second: ReplayOutcome | None, seeds: tuple[int, ...]) -> ReplayOutcome:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from harness.checks import catalog
 from harness.scenarios import (
+    deploy,
     longrun_heartbeat,
     non_retryable,
     retry_outage,
@@ -67,4 +68,5 @@ KINDS = Registry((
     longrun_heartbeat.KIND,
     signals_concurrent.KIND,
     time_skip.KIND,
+    deploy.KIND,
 ))

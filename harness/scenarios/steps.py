@@ -11,8 +11,10 @@ from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any, TypeVar
 
+from temporalio.api.enums.v1 import EventType, WorkflowTaskFailedCause
 from temporalio.client import (
     Client,
+    WorkflowExecutionDescription,
     WorkflowExecutionStatus,
     WorkflowFailureError,
     WorkflowHistory,
@@ -27,6 +29,7 @@ from harness.config.scenarios import StartsItsOwnWorkflows
 from harness.environment import Environment
 from harness.observe import histories
 from harness.observe.model import KillRecord, LiveReplay, ReplayOutcome, WorkflowRecord
+from harness.replay.explain import explain
 from harness.scenarios.base import ScenarioContext
 from harness.workers import WorkerSupervisor
 
@@ -39,6 +42,7 @@ QUICK_POLL_S = 0.2
 DRAIN_POLL_S = 1.0
 """Waiting for every started workflow to close describes each open one: the costliest poll, once a second."""
 CONCURRENT_CALLS = 32
+FIRST_TASK_DONE = 4  # Started, WorkflowTaskScheduled, WorkflowTaskStarted, WorkflowTask{Completed|Failed}
 RPC_TIMEOUT = timedelta(seconds=10)
 
 WORKERS_KILLED = ("pollers", "worker_down")
@@ -96,6 +100,47 @@ async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float, *, c
         return still_open
 
     return list(await poll_until(probe, lambda left: not left, timeout=timeout, interval=DRAIN_POLL_S))
+
+
+async def describe_all(ctx: ScenarioContext, workflow_ids: list[str]) -> list[WorkflowExecutionDescription]:
+    return await bounded(ctx.client.get_workflow_handle(w).describe() for w in workflow_ids)
+
+
+async def wait_mid_flight(ctx: ScenarioContext, ids: list[str], timeout: float) -> list[str]:
+    """Wait until every workflow has finished its first workflow task; return those still running."""
+    descriptions = await poll_until(
+        lambda: describe_all(ctx, ids), lambda found: all(d.history_length >= FIRST_TASK_DONE for d in found), timeout=timeout
+    )
+    return [d.id for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING and d.history_length >= FIRST_TASK_DONE]
+
+
+async def _is_stuck(ctx: ScenarioContext, workflow_id: str, attempt: int) -> bool:
+    """Stuck: its workflow task keeps failing on a live worker. A non-determinism failure cannot heal by
+    retrying; any other failure counts once it has repeated (attempt 3 = two failures in a row)."""
+    history = await histories.fetch(ctx.client, workflow_id)
+    task_events = (EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED)
+    last = next((e for e in reversed(history.events) if e.event_type in task_events), None)
+    if last is None or last.event_type != EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED:
+        return False
+    cause = last.workflow_task_failed_event_attributes.cause
+    return cause == WorkflowTaskFailedCause.WORKFLOW_TASK_FAILED_CAUSE_NON_DETERMINISTIC_ERROR or attempt >= 3
+
+
+async def _drain_state(ctx: ScenarioContext, ids: list[str]) -> dict:
+    """The open workflows, and which of them are stuck (only looked at once every open one is retrying its task)."""
+    attempts = {
+        d.id: d.raw_description.pending_workflow_task.attempt
+        for d in await describe_all(ctx, ids)
+        if d.status == WorkflowExecutionStatus.RUNNING
+    }
+    retrying = [w for w, attempt in attempts.items() if attempt >= 2]
+    stuck = [w for w in retrying if await _is_stuck(ctx, w, attempts[w])] if len(retrying) == len(attempts) else []
+    return {"open": list(attempts), "stuck": stuck, "deadline_hit": len(stuck) < len(attempts)}
+
+
+async def drain(ctx: ScenarioContext, ids: list[str], timeout: float) -> dict:
+    """Wait for every workflow to close; stop early when all open ones are stuck failing workflow tasks."""
+    return await poll_until(lambda: _drain_state(ctx, ids), lambda state: not state["deadline_hit"], timeout=timeout)
 
 
 async def terminate(client: Client, ids: Iterable[str], reason: str) -> None:
@@ -204,6 +249,18 @@ async def collect_histories(
     return fetched, keep_histories(ctx, fetched)
 
 
+def explain_stuck(fetched: Iterable[WorkflowHistory], records: Iterable[WorkflowRecord]) -> dict[str, dict]:
+    """Workflow id -> how its history and the code diverged at its first workflow-task failure on non-determinism (it
+    may be stuck there, or have recovered since), by harness.replay.explain."""
+    by_id = {h.workflow_id: h for h in fetched}
+    found = {}
+    for record in records:
+        failure = next((f for f in record.task_failures if "NON_DETERMINISTIC" in f.cause), None)
+        if failure and record.workflow_id in by_id and (explanation := explain(by_id[record.workflow_id], failure.message)):
+            found[record.workflow_id] = explanation.to_dict()
+    return found
+
+
 async def collect_families(ctx: ScenarioContext, ids: Iterable[str]) -> tuple[dict[str, list[WorkflowHistory]], tuple[WorkflowRecord, ...]]:
     """Like collect_histories, with every started workflow's earlier runs and child workflows (histories.fetch_family):
     started workflow id -> its family (its latest run first), and a record per history kept."""
@@ -247,11 +304,14 @@ async def end_state(client: Client, workflow_id: str, queries: Iterable[str], ti
     return EndState(status.name if status else "UNKNOWN", result, answers, tuple(failures))
 
 
-def metric_window(ctx: ScenarioContext, scenario: str, phase: str, description: str, expects: tuple[str, ...] = ()):
-    """`async with` this around a baseline, fault or load phase to record the workers' metrics through it."""
+def metric_window(
+    ctx: ScenarioContext, scenario: str, phase: str, description: str, expects: tuple[str, ...] = (), *, follow_targets: bool = False
+):
+    """`async with` this around a baseline, fault, load or rollout phase to record the workers' metrics through it
+    (it yields the window's label, or None when nothing records)."""
     if ctx.recorder is None:
         return contextlib.nullcontext()
-    return ctx.recorder.window(scenario, phase, description, expects)
+    return ctx.recorder.window(scenario, phase, description, expects, follow_targets=follow_targets)
 
 
 REPLAY_QUERY = "__stack_trace"

@@ -155,7 +155,7 @@ class WindowResult(Evidence):
     """How one window was judged (what the check always writes; a reader needs only `result`)."""
 
     scenario: str = ""
-    window: str = Field("", description="`baseline`, `fault` or `load`.")
+    window: str = Field("", description="`baseline`, `fault`, `load` or `rollout`.")
     what_happened: str = Field("", alias="what happened")
     seconds: Number = 0
     fired: str = ""

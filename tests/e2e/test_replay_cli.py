@@ -74,6 +74,9 @@ def test_unpatched_v2_fails_v1_histories_with_nondeterminism(v1_corpus, tmp_path
     first = report["results"][0]
     assert "'reserve_inventory' does not match activity type of activity command 'screen_order'" in first["error_message"]
     assert first["workflow_id"].startswith("order-") and first["run_id"]
+    explained = first["explanation"]  # the SDK's line read against the history: both sides, and the guard
+    assert explained["recorded"] == "ScheduleActivityTask reserve_inventory (event 5)"
+    assert explained["issued"] == "ScheduleActivityTask screen_order" and "workflow.patched(" in explained["guard"]
     failures = ET.parse(tmp_path / "junit.xml").getroot().findall(".//failure")
     assert len(failures) == 6 and {f.get("type") for f in failures} == {"nondeterminism"}
 
@@ -90,6 +93,7 @@ def test_removed_patch_still_in_histories(v2_corpus, tmp_path):
     assert result.returncode == 1, result.stdout + result.stderr
     assert kinds(report) == {"nondeterminism"}
     assert "patch marker encountered for change fraud-screening" in report["results"][0]["error_message"]
+    assert report["results"][0]["explanation"]["recorded"].startswith("RecordMarker patch 'fraud-screening'")
     removed = report["patches"]["removed_while_in_histories"]
     assert [(r["patch_id"], r["histories"]) for r in removed] == [("fraud-screening", 6)]
     assert "patch fraud-screening:" in result.stdout

@@ -101,3 +101,13 @@ def test_summary_lists_at_most_five_workflows():
     result = restart_replay(nondeterministic(8), None, None)
     assert "and 3 more" in result.summary
     assert len(result.evidence["problems"]) == 8
+
+
+def test_a_non_determinism_failure_shows_the_recorded_and_the_issued_command():
+    explanation = {"recorded": "ScheduleActivityTask reserve_inventory (event 5)", "issued": "ScheduleActivityTask screen_order",
+                   "recorded_commands": ("ScheduleActivityTask reserve_inventory (event 5)",), "guard": "if workflow.patched('x'): ..."}
+    obs = nondeterministic(2)
+    obs = obs.__class__(**{**obs.__dict__, "explanations": {"wf-0": explanation}})
+    rows = {p["workflow_id"]: p for p in restart_replay(obs, None, None).evidence["problems"]}
+    assert rows["wf-0"]["new_code_issued"] == "ScheduleActivityTask screen_order" and rows["wf-0"]["guard"].startswith("if workflow.patched(")
+    assert "new_code_issued" not in rows["wf-1"]
