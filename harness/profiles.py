@@ -29,6 +29,7 @@ DEFAULT_NAMESPACE = "default"
 READ_ONLY_COMMANDS = (
     "readiness replay --from-cluster",
     "readiness audit-histories --from-cluster",
+    "readiness patches --from-cluster",
     "readiness watch (with the alert lint and the retry-policy audit)",
     "readiness parity",
 )

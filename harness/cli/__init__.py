@@ -14,6 +14,7 @@ from harness.cli.common import EXIT_INTERRUPTED, fail
 from harness.cli.history import diff, history
 from harness.cli.init import init
 from harness.cli.parity import parity
+from harness.cli.patches import patches
 from harness.cli.replay import audit, replay
 from harness.cli.report import report
 from harness.cli.run import capture, run, schema, validate
@@ -38,6 +39,6 @@ def main() -> None:
     """Production-readiness harness for Temporal workflows: provoke failures, get a go/no-go scorecard."""
 
 
-for command in (init, run, capture, replay, audit, audit_histories, validate, schema, watch_command, history, diff, report, parity):
+for command in (init, run, capture, replay, patches, audit, audit_histories, validate, schema, watch_command, history, diff, report, parity):
     main.add_command(command)
 

@@ -146,3 +146,9 @@ def test_protected_profile_refuses_worker_restart_without_touching_anything(tmp_
         assert replay.returncode == 0, replay.stdout + replay.stderr
         printed = " ".join(replay.stdout.split())
         assert f"from {address} (profile production) namespace {NAMESPACE}" in printed and "all replay" in printed
+        patches = subprocess.run(
+            [READINESS, "patches", "--from-cluster", "--config", str(config), "--profile", "production", "--query",
+             "WorkflowType='OrderWorkflow'", "--workflows", "sample_workflows.orders:OrderWorkflow"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S,
+        )
+        assert patches.returncode == 0 and "0 patch ids judged on" in patches.stdout, patches.stdout + patches.stderr

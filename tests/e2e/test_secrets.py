@@ -36,6 +36,8 @@ COMMANDS: list[tuple[str, list[str], set[int]]] = [
                 "--workflows", "sample_workflows.orders:OrderWorkflow", "--single-pass"], {0}),
     ("audit-histories", ["audit-histories", "--from-cluster", "--config", "{config}", "--profile", FILE_PROFILE, "--query", QUERY,
                          "--workflows", "sample_workflows.orders", "--json", "{out}/audit.json"], {0, 1}),
+    ("patches", ["patches", "--from-cluster", "--config", "{config}", "--profile", ENV_PROFILE, "--query", QUERY,
+                 "--workflows", "sample_workflows.orders", "--json", "{out}/patches.json"], {0}),
     ("watch", ["watch", "--config", "{config}", "--profile", ENV_PROFILE, "--since", "1h", "--out", "{out}/watch"], {0, 1}),
     ("parity", ["parity", "--config", "{config}", ENV_PROFILE, FILE_PROFILE, "--since", "1h", "--out", "{out}/parity"], {0, 1}),
     ("history", ["history", "--json"], {0}),
