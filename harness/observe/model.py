@@ -284,8 +284,9 @@ class VersionedRun:
     """One workflow of a Worker Versioning rehearsal, as its history showed it at a moment."""
 
     workflow_id: str
+    workflow_type: str
     group: str
-    """`pinned` (pinned to the current version), `auto_upgrade` (started before the ramp) or `stage N%` (started during it)."""
+    """`pinned` (to the current version), or `auto-upgrade, ramp raised to N%` (started before that stage raised the ramp)."""
     status: str
     versions: tuple[str, ...]
     """Build ids of the workers that completed or failed its workflow tasks, in order (a repeat collapsed)."""

@@ -70,11 +70,16 @@ class DeployScenario(StartsItsOwnWorkflows):
     completion_timeout: Duration = Field(120.0, gt=0, description="Deadline for every workflow to close after the rollout.")
 
 
+def validate_version(version: NewVersion, refs: References, key: str) -> None:
+    """The new version's code root exists: its `app_path` folder, or its `git_ref` in the app's repository."""
+    if version.app_path is not None and not (refs.app_path / version.app_path).is_dir():
+        refs.fail(f"{key}.app_path", f"{refs.app_path / version.app_path} is not a folder")
+    if version.git_ref is not None:
+        code_versions.resolve_ref(refs.app_path, version.git_ref, file=str(refs.file), key_path=f"{key}.git_ref")
+
+
 def validate(spec: DeployScenario, refs: References) -> None:
-    if spec.to.app_path is not None and not (refs.app_path / spec.to.app_path).is_dir():
-        refs.fail("to.app_path", f"{refs.app_path / spec.to.app_path} is not a folder")
-    if spec.to.git_ref is not None:
-        code_versions.resolve_ref(refs.app_path, spec.to.git_ref, file=str(refs.file), key_path="to.git_ref")
+    validate_version(spec.to, refs, "to")
 
 
 @contextlib.contextmanager

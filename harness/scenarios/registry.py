@@ -16,6 +16,7 @@ from harness.scenarios import (
     schedule_to_start,
     signals_concurrent,
     time_skip,
+    versioning,
     worker_restart,
 )
 from harness.scenarios.kind import ScenarioKind
@@ -69,4 +70,5 @@ KINDS = Registry((
     signals_concurrent.KIND,
     time_skip.KIND,
     deploy.KIND,
+    versioning.KIND,
 ))

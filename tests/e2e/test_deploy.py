@@ -75,7 +75,7 @@ def _git(cwd, *args: str) -> str:
     return subprocess.run(["git", *args], cwd=cwd, check=True, capture_output=True, text=True).stdout
 
 
-def _fulfilment_repo(root):
+def fulfilment_repo(root):
     """A git repository holding the fulfilment app: version 1 checked out, version 2 (unpatched) on branch `v2`."""
     shutil.copytree(REPO / "tests/fixtures/apps/fulfilment", root / "fulfilment")
     _git(root, "init", "-q", "-b", "main")
@@ -104,7 +104,7 @@ def _fulfilment_repo(root):
 
 def test_a_git_ref_deployed_all_at_once_is_checked_out_judged_and_removed(tmp_path):
     repo = tmp_path / "repo"
-    config = _fulfilment_repo(repo)
+    config = fulfilment_repo(repo)
     card = _run(config, tmp_path / "out", 1)
     deploy = _check(card, "determinism.deploy")
     assert deploy["status"] == "FAIL" and deploy["evidence"]["version"].startswith("git ref v2")
@@ -118,7 +118,7 @@ def test_a_git_ref_deployed_all_at_once_is_checked_out_judged_and_removed(tmp_pa
 
 def test_an_unknown_git_ref_is_refused_naming_the_key(tmp_path):
     repo = tmp_path / "repo"
-    config = _fulfilment_repo(repo)
+    config = fulfilment_repo(repo)
     spec = yaml.safe_load((repo / "scenarios/deploy-v2.yaml").read_text())
     spec["to"]["git_ref"] = "no-such-branch"
     write(repo / "scenarios/deploy-v2.yaml", yaml.safe_dump(spec))
