@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from harness.checks.determinism import add_explanation
 from harness.config.models import ReadinessConfig
 from harness.config.scenarios import TimeSkipExpect
 from harness.invariants import InvariantError, evaluate
@@ -62,7 +63,7 @@ def _status_problem(end: WorkflowEnd, expect: TimeSkipExpect, stopped: bool) -> 
 
 def _row(
     workflow_id: str, end: WorkflowEnd | None, record: WorkflowRecord | None, replay: ReplayOutcome | None,
-    expect: TimeSkipExpect, stopped: bool,
+    expect: TimeSkipExpect, stopped: bool, explanation: dict | None = None,
 ) -> dict | None:
     """The problems of one workflow as an evidence row, or None when it ended as expected and its history replays."""
     status = end.status if end else (record.status if record else "UNKNOWN")
@@ -85,6 +86,7 @@ def _row(
     if replay_failed:
         row["replay_error"] = replay.kind or replay.error_class or "error"
         row["message"] = short_message(replay.error_message or "")
+    add_explanation(row, (replay.explanation if replay_failed else None) or explanation)
     if record and record.history_file:
         row["history"] = record.history_file
     return row
@@ -125,7 +127,7 @@ def measure_time_skip(obs: TimeSkipObservations, expect: TimeSkipExpect) -> tupl
     }
     stopped = any(e.progress == STUCK for e in obs.ends)
     problems = [
-        row for w in obs.started if (row := _row(w, ends.get(w), records.get(w), replays.get(w), expect, stopped)) is not None
+        row for w in obs.started if (row := _row(w, ends.get(w), records.get(w), replays.get(w), expect, stopped, obs.explanations.get(w))) is not None
     ]
     return evidence, problems, open_at_restart, resumed
 

@@ -111,6 +111,8 @@ class TimeSkipObservations:
     """Test-server time at the end minus at the start: the workflow time the run covered."""
     wall_time_s: float
     """Wall-clock seconds from the first workflow start to the end of the run."""
+    explanations: dict[str, dict] = field(default_factory=dict)
+    """Workflow id -> its first non-determinism failure explained (harness.replay.explain)."""
 
 
 def duration_label(seconds: float) -> str:

@@ -52,5 +52,8 @@ def test_signal_handler_reading_process_memory_is_no_go_on_nondeterminism(tmp_pa
     assert problems and all(p["history"].startswith("histories/") for p in problems)
     named = [p for p in problems if p.get("replay_error") == "nondeterminism" or "NON_DETERMINISTIC" in p.get("task_failure", "")]
     assert named and any("quote_price" in (p.get("message", "") + p.get("task_failure", "")) for p in named)
+    for row in named:  # explained: the recorded activity, the one the code issued after the restart, and the guard
+        assert row["recorded"].startswith("ScheduleActivityTask ") and row["new_code_issued"].startswith("ScheduleActivityTask ")
+        assert "workflow.patched(" in row["guard"]
     assert check["evidence"]["restarts"] == 2 and check["evidence"]["workers_killed"] == 2
     assert processes_with_marker(marker) == []

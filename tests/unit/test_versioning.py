@@ -15,7 +15,7 @@ from harness.scorecard.model import Status
 from tests.conftest import REPO
 
 ROLLED_BACK = WorkflowHistory.from_json(
-    "rb", (REPO / "tests/fixtures/histories/order-versioning-rollback.json").read_text()
+    "rb", (REPO / "tests/fixtures/versioning/order-rollback.json").read_text()
 )  # an auto-upgrade order moved to the unpatched v2 at a 10% ramp, failed there, went back to v1 when the ramp was removed
 BUILDS = {"orders-worker-0-g0-868c095b-v1": "v1", "orders-worker-0-g0-868c095b-v2-unpatched": "v2-unpatched"}
 
