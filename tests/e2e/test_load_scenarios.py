@@ -62,7 +62,9 @@ def test_retries_inside_the_activity_are_counted_at_the_resetting_dependency(tmp
     assert statuses(card) == {"determinism.static": "PASS", "retry.outage": "FAIL", "retry.policy": "PASS", **ALERTS_PASS}
     outage = next(c for c in card["checks"] if c["id"] == "retry.outage")
     evidence = outage["evidence"]
-    assert 3 <= evidence["calls_per_attempt_during_fault"] <= 5 and evidence["storm_factor"] <= 4  # four tries each
+    # four tries each; the storm factor is not asserted here: about 3.7x on a quiet machine, it passed 4 twice (4.24,
+    # 5.03) on a loaded one, and the calls per attempt are what this flaw moves
+    assert 3 <= evidence["calls_per_attempt_during_fault"] <= 5
     assert evidence["calls_at_the_dependency_during_fault"] == evidence["fault"]["affected_connections"]
     counted, in_history = evidence["attempts_counted_by_workers"], evidence["attempts_in_history"]
     assert abs(counted - in_history) <= 0.05 * in_history  # the workers and history see one attempt where four calls went
