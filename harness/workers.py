@@ -204,9 +204,10 @@ class WorkerSupervisor:
     async def roll_to(self, workers: list[WorkerConfig], app_path: Path, batch: int | None, pause: float = 0.0) -> list[RolloutStep]:
         """Replace every running worker by `workers` run from `app_path`, as a deploy does. Rolling (`batch` N): start N
         new workers, confirm them polling, then stop N old ones (SIGTERM, a graceful shutdown), and so on. All at once
-        (`batch` None): stop every old worker, then start the new ones. Later restarts run the new version."""
+        (`batch` None): stop every old worker, then start the new ones. Later restarts run the new version. An old worker
+        stays in `running` until it is stopped, so a rollout cut short leaves nothing `stop_all` does not see."""
         self._generation += 1
-        old, self.running = list(self.running), []
+        old = list(self.running)
         slots = [(config, index) for config in workers for index in range(config.count)]
         size = batch or max(len(old), len(slots))
         steps: list[RolloutStep] = []
@@ -235,6 +236,8 @@ class WorkerSupervisor:
         await asyncio.gather(*(self._wait_polling(w, known) for w in started))
         self._publish_targets()
         codes = await asyncio.gather(*(processes.stop(w.proc, grace=STOP_GRACE_S) for w in stopping))
+        self.running = [w for w in self.running if w not in stopping]
+        self._publish_targets()
         return RolloutStep(
             at=time.time(), started=tuple(w.identity for w in started),
             stopped=tuple(f"{w.identity} (exit {code})" for w, code in zip(stopping, codes, strict=True)),

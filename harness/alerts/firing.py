@@ -60,12 +60,15 @@ def test_document(window: MetricWindow, rules: RuleSet, job: str, rule_files: li
     wanted = {m for a in rules.alerts if a.parsed for m in a.parsed.metrics}
     extend = extension_s(rules) // STEP_S
     observed = max((_index(window, s) for s in window.scrapes), default=0) + 1
-    series = [*_up_series(window, job, extend), *_metric_series(window, wanted, job, extend, steady=window.phase == "rollout")]
+    rollout = window.phase == "rollout"
+    series = [*_up_series(window, job, extend, rollout), *_metric_series(window, wanted, job, extend, steady=rollout)]
     eval_time = (observed - 1 + extend) * STEP_S
     names = sorted({a.name for a in rules.alerts})
     # from the end of the window to the end of the extension, so an alert on a transition (changes(), a short `for`)
-    # that has resolved again by the end is still seen
-    times = sorted({*range((observed - 1) * STEP_S, eval_time, CHECK_EVERY_S), eval_time})
+    # that has resolved again by the end is still seen; a rollout is judged through itself too, where what it does
+    # (a worker leaving, a gap between versions) happens
+    first = 0 if rollout else (observed - 1) * STEP_S
+    times = sorted({*range(first, eval_time, EVALUATION_INTERVAL_S if rollout else CHECK_EVERY_S), eval_time})
     document = {
         "rule_files": [str(path.resolve()) for path in rule_files or rules.files],
         "evaluation_interval": f"{EVALUATION_INTERVAL_S}s",
@@ -89,11 +92,17 @@ def _by_instance(window: MetricWindow) -> dict[str, list[Scrape]]:
     return grouped
 
 
-def _up_series(window: MetricWindow, job: str, extend: int) -> list[dict]:
+def _departed(window: MetricWindow, scrapes: list[Scrape]) -> bool:
+    """In a rollout, a worker no longer scraped before the window closed was replaced: its series end there."""
+    return window.phase == "rollout" and _index(window, scrapes[-1]) < max(_index(window, s) for s in window.scrapes)
+
+
+def _up_series(window: MetricWindow, job: str, extend: int, rollout: bool = False) -> list[dict]:
     out = []
     for instance, scrapes in _by_instance(window).items():
         points = {_index(window, s): "1" if s.up else "0" for s in scrapes}
-        values = _fill(points) + [f"{points[max(points)]}+0x{extend - 1}"]
+        tail = "stale" if rollout and _departed(window, scrapes) else f"{points[max(points)]}+0x{extend - 1}"
+        values = _fill(points) + [tail]
         out.append({"series": _selector("up", {"job": job, "instance": instance}), "values": " ".join(values)})
     return out
 
@@ -125,7 +134,9 @@ def _metric_series(window: MetricWindow, wanted: set[str], job: str, extend: int
                     points[index] = value
                     timeline.append((scrape.at, value))
             values = _fill({i: _number(v) if isinstance(v, float) else v for i, v in points.items()})
-            if scrapes[-1].up and timeline:
+            if _departed(window, scrapes):
+                values.append("stale")
+            elif scrapes[-1].up and timeline:
                 values.append(_extension(timeline, counter and not steady, extend))
             full = {**dict(labels), "job": job, "instance": instance}
             out.append({"series": _selector(name, full), "values": " ".join(values)})

@@ -31,10 +31,14 @@ REMEDIATION_FAILED = (
 
 
 def _problem(record: WorkflowRecord, stuck: bool, explanation: dict | None) -> dict | None:
-    if record.status == "COMPLETED" and not stuck:
+    nondeterministic = [f for f in record.task_failures if "NON_DETERMINISTIC" in f.cause]
+    if record.status == "COMPLETED" and not stuck and not nondeterministic:
         return None
     row: dict = {"workflow_id": record.workflow_id, "workflow_type": record.workflow_type, "status": record.status}
-    if stuck:
+    if nondeterministic and not stuck:  # e.g. the retry landed on an old worker still polling: the new code cannot run it
+        row["problem"] = f"failed on non-determinism on {nondeterministic[0].identity}, then went on as {record.status}"
+        row["error"] = short_message(nondeterministic[0].message)
+    elif stuck:
         last = record.task_failures[-1] if record.task_failures else None
         row["problem"] = "stuck: its workflow task fails on the new code"
         row["error"] = short_message(last.message) if last else ""
@@ -56,8 +60,13 @@ def deploy(obs: DeployObservations, spec: object, config: ReadinessConfig) -> Ch
         )
 
     records = {r.workflow_id: r for r in obs.workflows}
-    new = set(obs.new_identities)
-    crossed = [w for w in obs.in_flight_at_deploy if new & set(getattr(records.get(w), "task_identities", ()))]
+    new, old = set(obs.new_identities), set(obs.old_identities)
+
+    def ran_on(workflow_id: str, identities: set[str]) -> bool:
+        return bool(identities & set(getattr(records.get(workflow_id), "task_identities", ())))
+
+    # crossed: the current version ran it before the rollout and the new one went on with it
+    crossed = [w for w in obs.in_flight_at_deploy if ran_on(w, new) and (not old or ran_on(w, old))]
     by_type: dict[str, dict[str, int]] = defaultdict(lambda: {"started": 0, "in_flight_at_deploy": 0, "crossed": 0})
     for workflow_id in obs.started:
         row = by_type[records[workflow_id].workflow_type if workflow_id in records else "(no history)"]

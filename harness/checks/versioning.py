@@ -119,6 +119,12 @@ def versioning(obs: VersioningObservations, spec, config: ReadinessConfig) -> Ch
         )
     if not obs.promoted or not stages:
         return result(Status.NO_DATA, "The ramp did not run to the end, so the next version was not judged.")
+    after = regressions(obs.final, obs.next, limits)
+    unfinished = [r.workflow_id for r in obs.final if r.status != "COMPLETED"]
+    if after or unfinished:  # what woke up on the next version after the last stage's snapshot
+        why = "; ".join(after) or f"{len(unfinished)} workflows did not complete ({', '.join(unfinished[:5])})"
+        return result(Status.FAIL, f"{obs.next} held at every stage of the ramp {ramps} and was promoted, but after the last "
+                      f"stage: {why}.", REMEDIATION, subjects(workflow_types=[r.workflow_type for r in broken]))
     if not moved:
         return result(Status.NO_DATA, f"No workflow started on {obs.current} moved to {obs.next} during the ramp {ramps}, so the "
                       "next version never replayed a running workflow's history.",

@@ -65,12 +65,15 @@ def patches(
 
     async def go():
         if not from_cluster:
-            return _read_all(list(paths))
+            return _read_all(list(paths)), True
         with tempfile.TemporaryDirectory(prefix="readiness-patches-") as folder:
-            return _read_all(await pull_histories(chosen, address, namespace, query, limit, Path(folder)))
+            pulled = await pull_histories(chosen, address, namespace, query, limit, Path(folder))
+            return _read_all(pulled), len(pulled) < limit
 
-    histories = run_async(go(), crash_dir=Path(tempfile.gettempdir()) / "readiness")
-    rows = advise(histories, set(code.patched), set(code.deprecated))
+    histories, complete = run_async(go(), crash_dir=Path(tempfile.gettempdir()) / "readiness")
+    if not complete:
+        console.print(f"[yellow]The query matched at least --limit {limit} workflows:[/] raise --limit or narrow --query; until then no patch is declared safe to retire.")
+    rows = advise(histories, set(code.patched), set(code.deprecated), complete)
     if json_path:
         document = {"schema_version": SCHEMA_VERSION, "workflows": workflow_paths, "histories": len(histories),
                     "patches": [r.to_dict() for r in rows]}

@@ -165,6 +165,8 @@ class DeployObservations:
     explanations: dict[str, dict] = field(default_factory=dict)
     metrics: tuple[MetricSample, ...] = ()
     drain_deadline_hit: bool = False
+    old_identities: tuple[str, ...] = ()
+    """The workers of the current version the rollout replaced."""
 
 
 @dataclass(frozen=True)

@@ -107,22 +107,28 @@ def _guard(change_id: str, new: str, old: str) -> str:
 def _find(
     commands: list[HistoryEvent], event_id: int | None, kind: str = "", name: str = "", *, by_id: bool = False
 ) -> HistoryEvent | None:
-    """The recorded command the SDK names: by event id, else the first of its kind with that name (or id)."""
+    """The recorded command the SDK names: by event id, else the one of its kind with that name (or id)."""
     if event_id is not None:
         return next((e for e in commands if e.event_id == event_id), None)
+    found = _candidates(commands, kind, name, by_id=by_id)
+    return found[0] if len(found) == 1 else None
+
+
+def _candidates(commands: list[HistoryEvent], kind: str, name: str, *, by_id: bool = False) -> list[HistoryEvent]:
+    found = []
     for event in commands:
         if kind == "activity" and event.event_type == EventType.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
             attrs = event.activity_task_scheduled_event_attributes
             if name == (attrs.activity_id if by_id else attrs.activity_type.name):
-                return event
+                found.append(event)
         if kind == "child workflow" and event.event_type == EventType.EVENT_TYPE_START_CHILD_WORKFLOW_EXECUTION_INITIATED:
             if name in (event.start_child_workflow_execution_initiated_event_attributes.workflow_type.name,
                         event.start_child_workflow_execution_initiated_event_attributes.workflow_id):
-                return event
+                found.append(event)
         if kind == "timer" and event.event_type == EventType.EVENT_TYPE_TIMER_STARTED:
             if event.timer_started_event_attributes.timer_id == name:
-                return event
-    return None
+                found.append(event)
+    return found
 
 
 def _patch_marker(commands: list[HistoryEvent], patch_id: str) -> HistoryEvent | None:
@@ -150,7 +156,11 @@ def explain(history: WorkflowHistory, message: str) -> Explanation | None:
         event = _find(commands, event_id, kind, recorded_name, by_id=field == "id")
         noun = {"activity": "ScheduleActivityTask", "child workflow": "StartChildWorkflowExecution", "timer": "StartTimer"}[kind]
         issued = f"{noun} {issued_name}"
-        return _build(commands, event, issued, _guard(_slug(issued_name), issued, f"{noun} {recorded_name}"))
+        guard = _guard(_slug(issued_name), issued, f"{noun} {recorded_name}")
+        if event is None and len(several := _candidates(commands, kind, recorded_name, by_id=field == "id")) > 1:
+            ids = ", ".join(str(e.event_id) for e in several)
+            return _build(commands, several[-1], issued, guard, recorded=f"{noun} {recorded_name} (one of events {ids}: the SDK does not say which)")
+        return _build(commands, event, issued, guard)
     if match := _MACHINE.search(message):
         machine = match.group(1).lower()
         event = _find(commands, event_id)
@@ -169,12 +179,13 @@ def explain(history: WorkflowHistory, message: str) -> Explanation | None:
     return None
 
 
-def _build(commands: list[HistoryEvent], event: HistoryEvent | None, issued: str, guard: str) -> Explanation:
+def _build(commands: list[HistoryEvent], event: HistoryEvent | None, issued: str, guard: str, recorded: str = "") -> Explanation:
+    """`recorded` given: `event` is only the last candidate (the command list is shown up to it), not the known one."""
     upto = commands.index(event) + 1 if event is not None else len(commands)
     shown = commands[max(0, upto - SHOWN_BEFORE - 1):upto]
     return Explanation(
-        diverging_event=event.event_id if event is not None else None,
-        recorded=describe(event) if event is not None else "(not found in the history)",
+        diverging_event=event.event_id if event is not None and not recorded else None,
+        recorded=recorded or (describe(event) if event is not None else "(not found in the history)"),
         issued=issued,
         recorded_commands=tuple(describe(e) for e in shown),
         guard=guard,

@@ -8,7 +8,7 @@ Closed histories within retention matter only to replaying them (the nightly rep
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 
 from temporalio.api.enums.v1 import EventType
@@ -35,10 +35,17 @@ class HistoryMarkers:
     """Patch ids whose marker `workflow.patched()` wrote."""
     deprecated: frozenset[str]
     """Patch ids whose marker `workflow.deprecate_patch()` wrote."""
+    recorded_at: dict[str, datetime] = field(default_factory=dict)
+    """Patch id -> when its marker was recorded: the new code was running by then."""
 
 
 def read(history: WorkflowHistory) -> HistoryMarkers:
     markers = corpus.patch_markers(history)
+    recorded_at: dict[str, datetime] = {}
+    for event in history.events:
+        found = corpus.patch_markers(WorkflowHistory(history.workflow_id, [event])) if event.event_type == EventType.EVENT_TYPE_MARKER_RECORDED else []
+        for patch_id, _ in found:
+            recorded_at.setdefault(patch_id, event.event_time.ToDatetime())
     return HistoryMarkers(
         workflow_id=history.workflow_id,
         workflow_type=corpus.workflow_type(history),
@@ -46,6 +53,7 @@ def read(history: WorkflowHistory) -> HistoryMarkers:
         started_at=history.events[0].event_time.ToDatetime(),
         live=frozenset(p for p, deprecated in markers if not deprecated),
         deprecated=frozenset(p for p, deprecated in markers if deprecated),
+        recorded_at=recorded_at,
     )
 
 
@@ -55,7 +63,7 @@ class PatchAdvice:
     in_code: str
     """`patched`, `deprecated` (deprecate_patch) or `none`."""
     first_marker_at: str | None
-    """Start time of the earliest workflow that carries the marker (when the patch went out, as far as these show)."""
+    """When the earliest of its markers was recorded (the patch was out by then, as far as these histories show)."""
     open_with_live_marker: int
     open_started_before: int
     """Open workflows of the types that record the marker, without it, started before `first_marker_at` (every open
@@ -72,7 +80,8 @@ class PatchAdvice:
 
 def _counts(patch_id: str, histories: list[HistoryMarkers]) -> tuple[datetime | None, dict[str, int]]:
     carrying = [h for h in histories if patch_id in h.live | h.deprecated]
-    first = min((h.started_at for h in carrying), default=None)
+    # when the patch went out: its first marker (a workflow that started before the deploy records it too, later)
+    first = min((h.recorded_at.get(patch_id, h.started_at) for h in carrying), default=None)
     types = {h.workflow_type for h in carrying}  # a patch lives in the types that record it (all, before any does)
     before = [
         h for h in histories
@@ -109,13 +118,16 @@ def _advise(patch_id: str, in_code: str, n: dict[str, int]) -> tuple[str, str]:
     return "retired", "removed from the code, and no open workflow needs it"
 
 
-def advise(histories: list[HistoryMarkers], patched: set[str], deprecated: set[str]) -> list[PatchAdvice]:
-    """One row per patch id in the code or in the histories, sorted by id."""
+def advise(histories: list[HistoryMarkers], patched: set[str], deprecated: set[str], complete: bool = True) -> list[PatchAdvice]:
+    """One row per patch id in the code or in the histories, sorted by id. `complete` False: the histories are a cut
+    sample (a listing that hit its limit), so nothing is declared safe to retire from them."""
     seen = {p for h in histories for p in h.live | h.deprecated}
     rows = []
     for patch_id in sorted(seen | patched | deprecated):
         in_code = "patched" if patch_id in patched else "deprecated" if patch_id in deprecated else "none"
         first, counts = _counts(patch_id, histories)
         action, text = _advise(patch_id, in_code, counts)
+        if not complete and action in ("deprecate", "remove"):
+            action, text = "wait", f"not judged: the listing hit its limit, so older open workflows may be missing ({text} once a full listing agrees)"
         rows.append(PatchAdvice(patch_id, in_code, first.isoformat() if first else None, **counts, action=action, advice=text))
     return rows

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, model_validator
+from temporalio.service import RPCError
 
 from harness import code_versions
 from harness.checks import deploy as deploy_check
@@ -98,10 +99,11 @@ async def run(ctx: ScenarioContext, scenario: DeployScenario) -> DeployObservati
         step.detail["first"] = ids[0]
     with journal.step("wait until mid-flight", name, timeout_s=scenario.mid_flight_timeout) as step:
         async with steps.metric_window(ctx, name, "baseline", "workflows in flight on the current version"):
-            await steps.wait_mid_flight(ctx, ids, scenario.mid_flight_timeout)
-        step.detail["running"] = len(in_flight := await steps.open_workflows(ctx.client, ids))
+            progressed = await steps.wait_mid_flight(ctx, ids, scenario.mid_flight_timeout)
+        in_flight = await steps.open_workflows(ctx.client, progressed)
+        step.detail["running"] = len(in_flight)
     before, _ = await metrics.scrape(supervisor.metrics_endpoints(), phase="before_deploy")
-    old_workers, old_path = supervisor.configs, supervisor.app_path
+    old_workers, old_path, old_identities = supervisor.configs, supervisor.app_path, [w.identity for w in supervisor.running]
     version = scenario.to.label()
     batch = scenario.batch if scenario.rollout == "rolling" else None
     loop = asyncio.get_running_loop()
@@ -117,23 +119,27 @@ async def run(ctx: ScenarioContext, scenario: DeployScenario) -> DeployObservati
                 with journal.step("wait for workflows to close", name, timeout_s=scenario.completion_timeout) as step:
                     drained = await steps.drain(ctx, ids, scenario.completion_timeout)
                     step.detail.update(drained)
-                if drained["stuck"] and window is not None:  # the deploy broke workflows: a fault the NDE alert must page
+                with journal.step("collect histories and metrics", name) as step:
+                    fetched, records = await steps.collect_histories(ctx, ids)
+                    after, scrape_errors = await metrics.scrape(supervisor.metrics_endpoints(), phase="after")
+                    step.detail.update(histories=len(records), scrape_errors=scrape_errors)
+                broken = [r.workflow_id for r in records if any("NON_DETERMINISTIC" in f.cause for f in r.task_failures)]
+                if broken and window is not None:  # the deploy broke workflows (stuck or not): a fault the NDE alert must page
                     window.phase, window.expects = "fault", NON_DETERMINISM
-                    window.description = f"deploy of {version}: {len(drained['stuck'])} workflows stuck on non-determinism"
-            with journal.step("collect histories and metrics", name) as step:
-                fetched, records = await steps.collect_histories(ctx, ids)
-                after, scrape_errors = await metrics.scrape(supervisor.metrics_endpoints(), phase="after")
-                step.detail.update(histories=len(records), scrape_errors=scrape_errors)
+                    window.description = f"deploy of {version}: {len(broken)} workflows failed on non-determinism"
         finally:
             with journal.step("put the current version back", name) as step:
-                await steps.terminate(ctx.client, await steps.open_workflows(ctx.client, ids), f"readiness {name}: deploy rehearsal over")
-                await supervisor.roll_to(old_workers, old_path, batch=None)
-                step.detail["identities"] = [w.identity for w in supervisor.running]
+                try:
+                    with contextlib.suppress(RPCError):
+                        await steps.terminate(ctx.client, await steps.open_workflows(ctx.client, ids), f"readiness {name}: deploy over")
+                finally:
+                    await supervisor.roll_to(old_workers, old_path, batch=None)
+                    step.detail["identities"] = [w.identity for w in supervisor.running]
     return DeployObservations(
         scenario=name, version=version, rollout=scenario.rollout, started=tuple(ids), in_flight_at_deploy=tuple(in_flight),
         steps=tuple(rolled), rollout_s=round(rollout_s, 2), new_identities=tuple(i for s in rolled for i in s.started),
         workflows=records, stuck=tuple(drained["stuck"]), explanations=steps.explain_stuck(fetched, records),
-        metrics=before + after, drain_deadline_hit=drained["deadline_hit"],
+        metrics=before + after, drain_deadline_hit=drained["deadline_hit"], old_identities=tuple(old_identities),
     )
 
 

@@ -20,10 +20,16 @@ V2 = json.loads((REPO / "tests/fixtures/histories/order-v2-patched.json").read_t
 T0 = datetime(2026, 11, 1, tzinfo=timezone.utc)
 
 
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text[:26].rstrip("Z") + "+00:00")
+
+
 def _history(base: dict, *, day: int, patch: str | None = None, deprecated: bool = False, open_: bool = False) -> dict:
     """A real history, started on day `day`, its marker renamed (or dropped with the v1 base), open when cut before its end."""
     history = copy.deepcopy(base)
-    history["events"][0]["eventTime"] = (T0 + timedelta(days=day)).isoformat().replace("+00:00", "Z")
+    shift = T0 + timedelta(days=day) - _time(history["events"][0]["eventTime"])
+    for event in history["events"]:  # the whole history moves: its markers are recorded on that day too
+        event["eventTime"] = (_time(event["eventTime"]) + shift).isoformat().replace("+00:00", "Z")
     if patch:
         payload = history["events"][4]["markerRecordedEventAttributes"]["details"]["patch-data"]["payloads"][0]
         payload["data"] = base64.b64encode(json.dumps({"id": patch, "deprecated": deprecated}).encode()).decode()
@@ -32,9 +38,17 @@ def _history(base: dict, *, day: int, patch: str | None = None, deprecated: bool
     return history
 
 
+def _reached_patch_later(history: dict, days: int) -> dict:
+    """The same workflow reaching its patched() call `days` after it started (on the new code, so it records the marker)."""
+    for event in history["events"][4:]:
+        event["eventTime"] = (_time(event["eventTime"]) + timedelta(days=days)).isoformat().replace("+00:00", "Z")
+    return history
+
+
 CORPUS = {
     "v1-open-day5": _history(V1, day=5, open_=True),                       # before fraud-screening, still running
     "fraud-day6": _history(V2, day=6, patch="fraud-screening"),            # fraud-screening went out on day 6
+    "fraud-started-day4": _reached_patch_later(_history(V2, day=4, patch="fraud-screening"), 2),  # marker on day 6 too
     "express-day1": _history(V2, day=1, patch="express-shipping"),         # express-shipping went out on day 1
     "gift-open": _history(V2, day=7, patch="gift-wrap", deprecated=True, open_=True),
     "loyalty-open": _history(V2, day=7, patch="loyalty-points", open_=True),
@@ -62,6 +76,7 @@ def test_each_patch_gets_what_is_safe_now(tmp_path):
         "old-discount": ("none", "retired"),
         "tax-rounding": ("none", "broken"),
     }
+    # dated by its first marker (day 6), not by the start of the earliest workflow carrying it (day 4)
     assert rows["fraud-screening"]["open_started_before"] == 1 and rows["fraud-screening"]["first_marker_at"].startswith("2026-11-07")
     assert "not yet: 1 open workflows started before the patch" in rows["fraud-screening"]["advice"]
     assert rows["express-shipping"]["open_started_before"] == 0

@@ -156,3 +156,40 @@ def test_a_rollout_window_extends_as_the_steady_state_after_it():
     series = {s["series"]: s["values"] for s in firing.test_document(rollout, rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"]), "j").document["tests"][0]["input_series"]}
     failed = next(v for k, v in series.items() if k.startswith("temporal_activity_execution_failed{"))
     assert failed.startswith("0 3 6 9 12 12+0x")
+
+
+def test_a_type_recorded_several_times_is_not_pinned_to_the_first_one():
+    # order-v1 schedules reserve_inventory once; made to schedule it twice, the SDK's line no longer says which one
+    history = WorkflowHistory.from_json("v1", (REPO / "tests/fixtures/histories/order-v1.json").read_text())
+    charge = next(e for e in history.events if e.activity_task_scheduled_event_attributes.activity_type.name == "charge_payment")
+    charge.activity_task_scheduled_event_attributes.activity_type.name = "reserve_inventory"
+    found = explain(history, REPLACED)
+    assert found.diverging_event is None and found.recorded.startswith("ScheduleActivityTask reserve_inventory (one of events 5, 11")
+    assert found.recorded_commands[-1].endswith("(event 11)")
+
+
+def test_a_completed_workflow_that_failed_on_the_new_code_still_fails_the_deploy():
+    failure = TaskFailure(12, "NON_DETERMINISTIC_ERROR", REPLACED, "w-0-g1")
+    rescued = record("wf-0", identities=("w-0-g0", "w-0-g0"), failures=(failure,))  # an old worker finished it
+    result = deploy(_observations(workflows=(rescued, record("wf-1"), record("wf-2"))), None, None)
+    assert result.status == Status.FAIL and result.evidence["problems"][0]["problem"].startswith("failed on non-determinism on w-0-g1")
+
+
+def test_crossing_needs_the_current_version_to_have_run_it_first():
+    only_new = tuple(record(f"wf-{i}", identities=("w-0-g1",)) for i in range(3))
+    obs = _observations(workflows=only_new, old_identities=("w-0-g0",))
+    assert deploy(obs, None, None).status == Status.NO_DATA
+    assert deploy(_observations(old_identities=("w-0-g0",)), None, None).status == Status.PASS
+
+
+def test_a_replaced_worker_leaves_the_rollout_series_and_the_rollout_is_judged_through_itself():
+    shipped = rules.load([REPO / "dashboards/prometheus/rules/temporal-worker-alerts.yml"])
+    leaving = [w.scrape(100 + i, instance="127.0.0.1:9001") for i in range(3)]
+    arriving = [w.scrape(101 + i, instance="127.0.0.1:9002") for i in range(5)]
+    plan = firing.test_document(w.window("rollout", sorted(leaving + arriving, key=lambda s: s.at)), shipped, "j")
+    series = {s["series"]: s["values"] for s in plan.document["tests"][0]["input_series"]}
+    up_old = next(v for k, v in series.items() if k.startswith("up{") and "9001" in k)
+    up_new = next(v for k, v in series.items() if k.startswith("up{") and "9002" in k)
+    assert up_old == "1 1 1 stale" and up_new.startswith("_ 1 1 1 1 1 1+0x")
+    times = sorted({int(t["eval_time"].removesuffix("s")) for t in plan.document["tests"][0]["alert_rule_test"]})
+    assert times[0] == 0 and times[1] == firing.EVALUATION_INTERVAL_S

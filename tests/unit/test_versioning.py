@@ -85,3 +85,10 @@ def test_the_ramp_must_increase_and_the_versions_differ():
     with pytest.raises(ValidationError, match="increasing percentages"):
         VersioningScenario.model_validate({"name": "v", "kind": "versioning", "next": {"app_path": "."}, "stages": [0, 120]})
     assert spec().stages == [10, 50, 100] and spec().current_build_id == "current"
+
+
+def test_what_breaks_on_the_next_version_after_the_last_stage_still_fails():
+    final = (run("p", ("v1",), group="pinned"), run("a", ("v1", "v2")), run("late", ("v1", "v2"), nde=("v2",), status="RUNNING"))
+    clean_stages = (RampStage(100, 5.0, final[:2]),)
+    result = versioning(observations(final, stages=clean_stages), spec(), None)
+    assert result.status == Status.FAIL and "after the last stage: 1 workflows failed on non-determinism on v2" in result.summary
