@@ -101,6 +101,7 @@ CATEGORIES: dict[str, frozenset[str]] = {
     "workflow_failures": frozenset({"workflow_failed"}),
     "activity_failures": frozenset({"activity_execution_failed"}),
     "resource_exhausted": frozenset({"request_failure", "long_request_failure"}),
+    "request_failures": frozenset({"request_failure", "long_request_failure"}),
     "workflow_task_latency": frozenset({"workflow_task_execution_latency"}),
 }
 """What an alert watches, from the SDK metrics it reads (`up` for the scrape target itself)."""

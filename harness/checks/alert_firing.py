@@ -15,6 +15,7 @@ EXPECTED_TEXT = {
     "pollers": "pollers-at-zero", "worker_down": "worker-down", "activity_failures": "activity-failure",
     "workflow_failures": "workflow-failure", "workflow_task_schedule_to_start": "schedule-to-start",
     "activity_schedule_to_start": "schedule-to-start", "task_slots": "task-slots", "non_determinism": "non-determinism",
+    "request_failures": "request-failure",
 }
 
 

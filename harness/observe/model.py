@@ -327,3 +327,32 @@ class VersioningObservations:
     final: tuple[VersionedRun, ...]
     """Every workflow after the drain that followed the last stage."""
     explanations: dict[str, dict] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FailureCount:
+    """The workers' SDK request-failure counters summed at one moment."""
+
+    at: float
+    requests: float
+    """temporal_request_failure: failed calls to the frontend."""
+    long_polls: float
+    """temporal_long_request_failure: failed task polls."""
+
+
+@dataclass(frozen=True)
+class ServerConnectionObservations:
+    scenario: str
+    fault: FaultRecord
+    started_before: tuple[str, ...]
+    started_during: tuple[str, ...]
+    """Started by the harness (directly) while the fault lasted."""
+    workflows: tuple[WorkflowRecord, ...]
+    failures: tuple[FailureCount, ...]
+    backlog: tuple[BacklogSample, ...]
+    restored_at: float
+    drained_at: float | None
+    """When every workflow had closed (None: some never did)."""
+    stuck: tuple[str, ...] = ()
+    timeouts: tuple[tuple[str, str], ...] = ()
+    """(workflow id, what timed out), e.g. `activity schedule_to_start`."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
 import httpx
@@ -59,9 +59,21 @@ class MetricRecorder:
     """Records windows while scenarios run; `endpoints` gives {worker identity: metrics port} of the live workers."""
 
     def __init__(self, endpoints: Callable[[], dict[str, int]], interval: float = SCRAPE_INTERVAL_S) -> None:
-        self._endpoints = endpoints
+        self._sources = [endpoints]
         self.interval = interval
         self.windows: list[MetricWindow] = []
+
+    def _endpoints(self) -> dict[str, int]:
+        return {worker: port for source in self._sources for worker, port in source().items()}
+
+    @contextlib.contextmanager
+    def following(self, endpoints: Callable[[], dict[str, int]]) -> Iterator[None]:
+        """Also record the workers `endpoints` lists (a scenario's own workers) while the block runs."""
+        self._sources.append(endpoints)
+        try:
+            yield
+        finally:
+            self._sources.remove(endpoints)
 
     @contextlib.asynccontextmanager
     async def window(

@@ -14,6 +14,7 @@ from harness.scenarios import (
     non_retryable,
     retry_outage,
     schedule_to_start,
+    server_connection,
     signals_concurrent,
     time_skip,
     versioning,
@@ -71,4 +72,5 @@ KINDS = Registry((
     time_skip.KIND,
     deploy.KIND,
     versioning.KIND,
+    server_connection.KIND,
 ))

@@ -156,16 +156,16 @@ async def terminate(client: Client, ids: Iterable[str], reason: str) -> None:
 
 async def start_own_workflows(
     ctx: ScenarioContext, spec: StartsItsOwnWorkflows, count: int, *, client: Client | None = None,
-    ids: list[str] | None = None, execution_timeout: bool = True, tag: str = "",
+    ids: list[str] | None = None, execution_timeout: bool = True, tag: str = "", task_queue: str | None = None,
 ) -> list[str]:
     """Start `count` workflows of the spec's choice (default: the config's workload, its types by share and each
-    type's inputs in turn), ids `prefix-run-scenario[tag]-i` unless given."""
+    type's inputs in turn), ids `prefix-run-scenario[tag]-i` unless given, on the config's task queue unless given."""
     config = ctx.plan.config
     starts = workload.starts_of(config, spec)
     ids = ids or [f"{workload.pick(starts, i).id_prefix}-{ctx.run_tag}-{spec.name}{tag}-{i}" for i in range(count)]
     return await bounded(
         workload.start_one(
-            client or ctx.client, workload.pick(starts, i), w, config.task_queue, i, execution_timeout=execution_timeout
+            client or ctx.client, workload.pick(starts, i), w, task_queue or config.task_queue, i, execution_timeout=execution_timeout
         )
         for i, w in enumerate(ids)
     )

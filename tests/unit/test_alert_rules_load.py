@@ -31,7 +31,7 @@ def _config(tmp_path: Path, alerts: str) -> Path:
 
 def test_the_shipped_rules_load_with_every_field():
     loaded = rules.load([SHIPPED], runbook_bases=(REPO,))
-    assert len(loaded.alerts) == 10 and loaded.problems == ()
+    assert len(loaded.alerts) == 11 and loaded.problems == ()
     pollers = loaded.by_name("TemporalWorkerPollersZero")
     assert pollers.for_s == 60 and pollers.labels["severity"] == "critical" and pollers.runbook_found is True
     assert pollers.parsed.metrics == {"temporal_num_pollers"}

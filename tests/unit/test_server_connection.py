@@ -1,0 +1,60 @@
+"""resilience.server_connection on hand-built observations, and the timeouts read from a history."""
+
+from __future__ import annotations
+
+from temporalio.client import WorkflowHistory
+
+from harness.checks.server_connection import CHECK_ID, server_connection, timeouts_of
+from harness.observe.model import BacklogSample, FailureCount, FaultRecord, ServerConnectionObservations
+from harness.scenarios.server_connection import ServerConnectionScenario
+from harness.scorecard.model import Status
+from tests.conftest import REPO
+from tests.unit.observations import record
+
+SPEC = ServerConnectionScenario.model_validate({"name": "server-connection", "kind": "server_connection"})
+
+
+def observations(workflows=None, *, confirmed=True, drained_at=125.0, **overrides) -> ServerConnectionObservations:
+    ids = [f"wf-{i}" for i in range(4)]
+    values = dict(
+        scenario="server-connection",
+        fault=FaultRecord("network:down", "temporal-frontend", 100.0, 110.0, confirmed, {"probe_refused": confirmed}),
+        started_before=tuple(ids[:2]), started_during=tuple(ids[2:]),
+        workflows=workflows or tuple(record(w) for w in ids),
+        failures=(FailureCount(99.5, 0, 0), FailureCount(100.5, 0, 0), FailureCount(101.5, 0, 6), FailureCount(109.5, 0, 60)),
+        backlog=(BacklogSample(99.0, 0, 0), BacklogSample(105.0, 2, 1), BacklogSample(112.0, 0, 0)),
+        restored_at=110.0, drained_at=drained_at,
+    )
+    values.update(overrides)
+    return ServerConnectionObservations(**values)
+
+
+def test_a_partition_every_workflow_survived_passes_with_detection_backlog_and_drain():
+    result = server_connection(observations(), SPEC, None)
+    assert result.id == CHECK_ID and result.status == Status.PASS, result.summary
+    e = result.evidence
+    assert e["detected_after_s"] == 1.5 and e["long_poll_failures_during_fault"] == 60
+    assert e["peak_backlog_during_fault"] == {"workflow": 2, "activity": 1} and e["drain_s"] == 15.0
+    assert "noticed by the workers after 1.5 s" in result.summary
+
+
+def test_failed_or_unfinished_workflows_fail_naming_them():
+    workflows = (record("wf-0", "TIMED_OUT"), record("wf-1", "RUNNING"), record("wf-2"), record("wf-3"))
+    result = server_connection(observations(workflows, drained_at=None), SPEC, None)
+    assert result.status == Status.FAIL and "wf-0 (TIMED_OUT)" in result.summary and "wf-1 (RUNNING)" in result.summary
+    assert result.subjects == ["workflow_type:OrderWorkflow"]
+
+
+def test_a_slow_drain_fails_and_an_unseen_fault_is_no_data():
+    assert server_connection(observations(drained_at=200.0), SPEC, None).status == Status.FAIL
+    assert server_connection(observations(confirmed=False), SPEC, None).status == Status.NO_DATA
+
+
+def test_the_workers_never_noticing_is_said():
+    quiet = observations(failures=(FailureCount(99.5, 0, 0), FailureCount(105.0, 0, 0)))
+    assert "never showed in the workers' request-failure counters" in server_connection(quiet, SPEC, None).summary
+
+
+def test_timeouts_are_read_from_history():
+    history = WorkflowHistory.from_json("v1", (REPO / "tests/fixtures/histories/order-v1.json").read_text())
+    assert timeouts_of([history]) == ()
