@@ -86,14 +86,20 @@ class Environment:
 
     @staticmethod
     @asynccontextmanager
-    async def dev_server(spec: EmbeddedTarget, log_path: Path, env: dict[str, str]) -> AsyncIterator[Environment]:
-        """`temporal server start-dev` on free loopback ports (one task-queue partition, so every poller is listed)."""
+    async def dev_server(
+        spec: EmbeddedTarget, log_path: Path, env: dict[str, str], *, db_file: Path | None = None,
+        ports: tuple[int, int, int] | None = None,
+    ) -> AsyncIterator[Environment]:
+        """`temporal server start-dev` on free loopback ports (one task-queue partition, so every poller is listed).
+        With `db_file` its state persists in that SQLite file, and with the same `ports` a second start resumes it."""
         cli = server.find_temporal_cli(spec.temporal_cli)
-        port, http_port, metrics_port = processes.free_port(), processes.free_port(), processes.free_port()
+        port, http_port, metrics_port = ports or (processes.free_port(), processes.free_port(), processes.free_port())
         argv = [
             str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
             "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn", *server.SINGLE_PARTITION,
         ]
+        if db_file is not None:
+            argv += ["--db-filename", str(db_file)]
         if spec.namespace != "default":
             argv += ["--namespace", spec.namespace]
         target = server.Target(kind="embedded", address=f"127.0.0.1:{port}", namespace=spec.namespace)

@@ -356,3 +356,15 @@ class ServerConnectionObservations:
     stuck: tuple[str, ...] = ()
     timeouts: tuple[tuple[str, str], ...] = ()
     """(workflow id, what timed out), e.g. `activity schedule_to_start`."""
+
+
+@dataclass(frozen=True)
+class ServerRestartObservations:
+    scenario: str
+    started: tuple[str, ...]
+    running_at_kill: tuple[str, ...]
+    """Open, with progress made, when the server was SIGKILLed."""
+    lost: tuple[str, ...]
+    """Started, and unknown to the server after the restart."""
+    workflows: tuple[WorkflowRecord, ...]
+    replays: tuple[ReplayOutcome, ...]

@@ -15,6 +15,7 @@ from harness.scenarios import (
     retry_outage,
     schedule_to_start,
     server_connection,
+    server_restart,
     signals_concurrent,
     time_skip,
     versioning,
@@ -73,4 +74,5 @@ KINDS = Registry((
     deploy.KIND,
     versioning.KIND,
     server_connection.KIND,
+    server_restart.KIND,
 ))

@@ -102,14 +102,14 @@ async def wait_closed(ctx: ScenarioContext, ids: list[str], timeout: float, *, c
     return list(await poll_until(probe, lambda left: not left, timeout=timeout, interval=DRAIN_POLL_S))
 
 
-async def describe_all(ctx: ScenarioContext, workflow_ids: list[str]) -> list[WorkflowExecutionDescription]:
-    return await bounded(ctx.client.get_workflow_handle(w).describe() for w in workflow_ids)
+async def describe_all(ctx: ScenarioContext, workflow_ids: list[str], client: Client | None = None) -> list[WorkflowExecutionDescription]:
+    return await bounded((client or ctx.client).get_workflow_handle(w).describe() for w in workflow_ids)
 
 
-async def wait_mid_flight(ctx: ScenarioContext, ids: list[str], timeout: float) -> list[str]:
+async def wait_mid_flight(ctx: ScenarioContext, ids: list[str], timeout: float, *, client: Client | None = None) -> list[str]:
     """Wait until every workflow has finished its first workflow task; return those still running."""
     descriptions = await poll_until(
-        lambda: describe_all(ctx, ids), lambda found: all(d.history_length >= FIRST_TASK_DONE for d in found), timeout=timeout
+        lambda: describe_all(ctx, ids, client), lambda found: all(d.history_length >= FIRST_TASK_DONE for d in found), timeout=timeout
     )
     return [d.id for d in descriptions if d.status == WorkflowExecutionStatus.RUNNING and d.history_length >= FIRST_TASK_DONE]
 

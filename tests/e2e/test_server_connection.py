@@ -1,7 +1,7 @@
 """Faults between the workers and the Temporal frontend, through the CLI: a 10 s partition on the good order app is GO
 with the workers noticing within seconds, the backlog and the drain measured and the partition alert firing; the twin
 whose orders must finish within 12 s is NO-GO with every order timed out; Ctrl-C during the partition leaves no
-process and no listening proxy behind."""
+process and no listening proxy behind; a SIGKILLed server started again on its state loses nothing."""
 
 from __future__ import annotations
 
@@ -20,17 +20,17 @@ from tests.e2e.test_cli_run import READINESS, lines_of, processes_with_marker, r
 pytestmark = pytest.mark.e2e
 
 
-def _check(config: str, out, expected: int) -> tuple[dict, dict]:
+def _check(config: str, out, expected: int, *extra: str, check_id: str = "resilience.server_connection") -> tuple[dict, dict]:
     marker = uuid.uuid4().hex
-    result = run_cli("run", "--config", config, "--out", str(out), marker=marker)
+    result = run_cli("run", "--config", config, "--out", str(out), *extra, marker=marker)
     assert result.returncode == expected, result.stdout + result.stderr
     assert processes_with_marker(marker) == []
     card = json.loads((out / "scorecard.json").read_text())
-    return card, next(c for c in card["checks"] if c["id"] == "resilience.server_connection")
+    return card, next(c for c in card["checks"] if c["id"] == check_id)
 
 
 def test_a_partition_on_the_good_app_is_go_measured_and_paged(tmp_path):
-    card, check = _check("sample_workflows/partition.yaml", tmp_path, 0)
+    card, check = _check("sample_workflows/partition.yaml", tmp_path, 0, "--scenario", "server-connection")
     evidence = check["evidence"]
     assert check["status"] == "PASS" and evidence["confirmed"] and evidence["fault_s"] >= 10
     assert evidence["completed"] == 12 and evidence["workflows_started_during_fault"] == 6
@@ -79,3 +79,15 @@ def test_interrupt_during_the_partition_leaves_no_process_and_no_proxy(tmp_path)
     assert not _listening(port)
     fault = next(s for s in steps if s["name"].startswith("down between the workers"))
     assert fault["status"] == "interrupted"
+
+
+def test_a_sigkilled_server_restarted_on_its_state_loses_nothing(tmp_path):
+    _, check = _check("sample_workflows/partition.yaml", tmp_path, 0, "--scenario", "server-restart",
+                      check_id="resilience.server_restart")
+    evidence = check["evidence"]
+    assert check["status"] == "PASS", check["summary"]
+    assert evidence["running_at_kill"] >= 1 and evidence["lost"] == 0
+    assert evidence["completed"] == evidence["workflows_started"] == evidence["histories_replayed"] == 6
+    steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
+    names = [s["name"] for s in steps if s["scenario"] == "server-restart"]
+    assert names.index("SIGKILL the Temporal server") < names.index("start the server again on the same ports and state")

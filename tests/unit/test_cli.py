@@ -76,7 +76,7 @@ def test_schema_prints_json_schema(cli):
     kinds = {s["properties"]["kind"]["const"]: s for s in json.loads(result.stdout)["oneOf"]}
     assert set(kinds) == {
         "worker_restart", "retry_outage", "non_retryable", "schedule_to_start", "longrun_heartbeat", "signals_concurrent", "time_skip",
-            "deploy", "versioning", "server_connection",
+            "deploy", "versioning", "server_connection", "server_restart",
     }
     assert kinds["worker_restart"]["additionalProperties"] is False and "kill_signal" in kinds["worker_restart"]["properties"]
 

@@ -1,11 +1,20 @@
-"""resilience.server_connection on hand-built observations, and the timeouts read from a history."""
+"""resilience.server_connection and resilience.server_restart on hand-built observations, and the timeouts read from a
+history."""
 
 from __future__ import annotations
 
 from temporalio.client import WorkflowHistory
 
 from harness.checks.server_connection import CHECK_ID, server_connection, timeouts_of
-from harness.observe.model import BacklogSample, FailureCount, FaultRecord, ServerConnectionObservations
+from harness.checks.server_restart import server_restart
+from harness.observe.model import (
+    BacklogSample,
+    FailureCount,
+    FaultRecord,
+    ReplayOutcome,
+    ServerConnectionObservations,
+    ServerRestartObservations,
+)
 from harness.scenarios.server_connection import ServerConnectionScenario
 from harness.scorecard.model import Status
 from tests.conftest import REPO
@@ -58,3 +67,22 @@ def test_the_workers_never_noticing_is_said():
 def test_timeouts_are_read_from_history():
     history = WorkflowHistory.from_json("v1", (REPO / "tests/fixtures/histories/order-v1.json").read_text())
     assert timeouts_of([history]) == ()
+
+
+def restart(**overrides) -> ServerRestartObservations:
+    ids = ("wf-0", "wf-1")
+    values = dict(scenario="server-restart", started=ids, running_at_kill=ids, lost=(), workflows=tuple(record(w) for w in ids),
+                  replays=tuple(ReplayOutcome(w, f"run-{w}", True) for w in ids))
+    values.update(overrides)
+    return ServerRestartObservations(**values)
+
+
+def test_a_server_restart_passes_only_when_nothing_was_lost_and_everything_replays():
+    assert server_restart(restart(), None, None).status == Status.PASS
+    lost = server_restart(restart(lost=("wf-1",), workflows=(record("wf-0"),)), None, None)
+    assert lost.status == Status.FAIL and "wf-1 (lost)" in lost.summary
+    failed = server_restart(restart(workflows=(record("wf-0"), record("wf-1", "TIMED_OUT"))), None, None)
+    assert failed.status == Status.FAIL and failed.subjects == ["workflow_type:OrderWorkflow"]
+    broken = server_restart(restart(replays=(ReplayOutcome("wf-0", "r", True), ReplayOutcome("wf-1", "r", False, "NondeterminismError", "x"))), None, None)
+    assert broken.status == Status.FAIL and broken.evidence["problems"][0]["problem"] == "does not replay"
+    assert server_restart(restart(running_at_kill=()), None, None).status == Status.NO_DATA
