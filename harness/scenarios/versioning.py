@@ -137,10 +137,14 @@ async def run(ctx: ScenarioContext, spec: VersioningScenario) -> VersioningObser
     async with contextlib.AsyncExitStack() as stack:
         next_path = stack.enter_context(deploy.new_code(ctx.plan.app_path, spec.next))
         old = await _workers(ctx, stack, ctx.supervisor.configs, ctx.plan.app_path, queue, deployment, current)
+        if ctx.recorder is not None:  # both versions' workers are recorded through the ramp, for alerts.fire
+            stack.enter_context(ctx.recorder.following(old.metrics_endpoints))
         try:
             with journal.step("make the config's workers the current version", name, deployment=deployment, build_id=current):
                 await _accepted(_set_current(client, deployment, current))
             new = await _workers(ctx, stack, spec.next.workers or ctx.supervisor.configs, next_path, queue, deployment, upcoming)
+            if ctx.recorder is not None:
+                stack.enter_context(ctx.recorder.following(new.metrics_endpoints))
             builds = {w.identity: current for w in old.running} | {w.identity: upcoming for w in new.running}
             for percent in spec.stages:
                 with journal.step(f"ramp {upcoming} to {percent}%", name) as step:
@@ -151,11 +155,16 @@ async def run(ctx: ScenarioContext, spec: VersioningScenario) -> VersioningObser
                     await _start(ctx, spec, queue, auto, None)
                     groups.update({w: "pinned" for w in pinned} | {w: f"auto-upgrade, ramp raised to {percent}%" for w in auto})
                     await steps.wait_mid_flight(ctx, pinned + auto, spec.mid_flight_timeout)
-                    await _accepted(_set_ramp(client, deployment, upcoming, percent))
-                    drained = await steps.drain(ctx, list(groups), spec.stage_duration)
-                    runs = await _snapshot(ctx, groups, builds)
+                    described = f"ramp of {upcoming} to {percent}% beside {current}"
+                    async with steps.metric_window(ctx, name, "rollout", described) as window:
+                        await _accepted(_set_ramp(client, deployment, upcoming, percent))
+                        drained = await steps.drain(ctx, list(groups), spec.stage_duration)
+                        runs = await _snapshot(ctx, groups, builds)
+                        why = versioning_check.regressions(runs, upcoming, spec.thresholds)
+                        if window is not None and any(upcoming in r.nondeterminism_on for r in runs):
+                            window.phase, window.expects = "fault", deploy.NON_DETERMINISM  # the NDE alert must page
+                            window.description = f"{described}: workflows failed on non-determinism on {upcoming}"
                     stages.append(RampStage(percent, round(loop.time() - began, 2), runs))
-                    why = versioning_check.regressions(runs, upcoming, spec.thresholds)
                     step.detail.update(stuck=len(drained["stuck"]), regressed="; ".join(why))
                 if why:
                     with journal.step(f"roll back: remove the ramp of {upcoming}", name):

@@ -31,6 +31,11 @@ def _versioning(config: str, out, expected: int) -> dict:
 def test_the_ramp_catches_the_unpatched_version_rolls_back_and_pinned_orders_finish_on_v1(tmp_path):
     check = _versioning("versioning_unpatched.yaml", tmp_path, 1)
     evidence = check["evidence"]
+    card = json.loads((tmp_path / "scorecard.json").read_text())
+    alerts = next(c for c in card["checks"] if c["id"] == "alerts.fire")
+    if alerts["status"] != "SKIPPED":  # promtool present: the regressing stage pages on non-determinism
+        fault = next(r for r in alerts["evidence"]["windows"] if r["window"] == "fault")
+        assert fault["result"] == "caught" and "TemporalNonDeterminism" in fault["fired"]
     assert check["status"] == "FAIL" and evidence["rolled_back"] and not evidence["promoted"]
     stages = evidence["stages"]
     assert stages[-1]["verdict"] == "REGRESSED" and all(s["verdict"] == "held" for s in stages[:-1])
@@ -49,6 +54,9 @@ def test_the_ramp_catches_the_unpatched_version_rolls_back_and_pinned_orders_fin
 def test_the_patched_version_holds_at_every_stage_and_is_promoted(tmp_path):
     check = _versioning("versioning_patched.yaml", tmp_path, 0)
     evidence = check["evidence"]
+    alerts = next(c for c in json.loads((tmp_path / "scorecard.json").read_text())["checks"] if c["id"] == "alerts.fire")
+    if alerts["status"] != "SKIPPED":  # every stage of a clean ramp is a rollout window that paged nobody
+        assert alerts["status"] == "PASS" and [r["result"] for r in alerts["evidence"]["windows"] if r["window"] == "rollout"] == ["silent"] * 3
     assert check["status"] == "PASS", check["summary"]
     assert [s["ramp"] for s in evidence["stages"]] == ["10%", "50%", "100%"] and evidence["promoted"]
     assert all(s["verdict"] == "held" for s in evidence["stages"]) and evidence["moved_to_next_and_completed"] > 0
