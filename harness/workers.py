@@ -23,6 +23,9 @@ from harness.profiles import BUILT_IN, Profile, write_targets
 from harness.replay import HASH_SEEDS
 
 POLL_READY_TIMEOUT_S = 45.0
+PORT_RETRIES = 2
+PORT_TAKEN = "Address already in use"
+"""What the SDK says when the metrics port a worker was given is already bound."""
 STOP_GRACE_S = 10.0
 """A replaced worker gets this long to finish its tasks on SIGTERM, as a deploy's termination grace period."""
 
@@ -99,15 +102,33 @@ class WorkerSupervisor:
 
     async def start_all(self) -> list[WorkerProcess]:
         """Start every configured worker and return once each one is seen polling the task queue."""
+        started = await self._launch([(config, index) for config in self._configs for index in range(config.count)])
+        self._publish_targets()
+        return started
+
+    async def _launch(self, slots: list[tuple[WorkerConfig, int]], app_path: Path | None = None) -> list[WorkerProcess]:
+        """Spawn a worker per slot and wait until each polls. A worker whose metrics port was taken between choosing
+        it and binding it (another process on the machine got there first) is started again on a new port."""
         known = await task_queue_pollers(self._client, self._task_queue)
         started = []
-        for config in self._configs:
-            for index in range(config.count):
-                worker = await self._spawn(config, index)
-                self.running.append(worker)  # registered at once, so a later failure still stops it
-                started.append(worker)
-        await asyncio.gather(*(self._wait_polling(w, known) for w in started))
-        self._publish_targets()
+        for config, index in slots:
+            worker = await self._spawn(config, index, app_path)
+            self.running.append(worker)  # registered at once, so a later failure still stops it
+            started.append(worker)
+        for attempt in range(PORT_RETRIES + 1):
+            outcomes = await asyncio.gather(*(self._wait_polling(w, known) for w in started), return_exceptions=True)
+            lost = [w for w, o in zip(started, outcomes, strict=True) if isinstance(o, BaseException)]
+            if not lost:
+                return started
+            retry = attempt < PORT_RETRIES and all(PORT_TAKEN in processes.tail(w.log_path) for w in lost)
+            if not retry:
+                raise next(o for o in outcomes if isinstance(o, BaseException))
+            for worker in lost:
+                await processes.stop(worker.proc)
+                self.running.remove(worker)
+                again = await self._spawn(worker.config, worker.index, app_path)
+                self.running.append(again)
+                started[started.index(worker)] = again
         return started
 
     async def _spawn(self, config: WorkerConfig, index: int, app_path: Path | None = None) -> WorkerProcess:
@@ -227,13 +248,7 @@ class WorkerSupervisor:
         return [s for s in steps if s.started or s.stopped]
 
     async def _rollout_step(self, starting: list[tuple[WorkerConfig, int]], stopping: list[WorkerProcess], app_path: Path) -> RolloutStep:
-        known = await task_queue_pollers(self._client, self._task_queue)
-        started = []
-        for config, index in starting:
-            worker = await self._spawn(config, index, app_path)
-            self.running.append(worker)
-            started.append(worker)
-        await asyncio.gather(*(self._wait_polling(w, known) for w in started))
+        started = await self._launch(starting, app_path)
         self._publish_targets()
         codes = await asyncio.gather(*(processes.stop(w.proc, grace=STOP_GRACE_S) for w in stopping))
         self.running = [w for w in self.running if w not in stopping]

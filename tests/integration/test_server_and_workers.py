@@ -211,3 +211,21 @@ async def test_a_worker_that_fails_to_spawn_does_not_leak_the_ones_already_start
 async def test_embedded_target_keeps_cloud_credentials_away_from_workers(dev_server):
     env = dev_server.worker_env({"TEMPORAL_API_KEY": "secret", "TEMPORAL_TLS_CLIENT_CERT_PATH": "/c", "HOME": "/root"})
     assert env == {"HOME": "/root", "TEMPORAL_ADDRESS": dev_server.address, "TEMPORAL_NAMESPACE": "default"}
+
+
+async def test_a_worker_whose_metrics_port_was_taken_meanwhile_starts_again_on_another(dev_server, client, tmp_path, monkeypatch):
+    taken = await asyncio.start_server(lambda r, w: None, "127.0.0.1", 0)  # another process got the chosen port first
+    taken_port = taken.sockets[0].getsockname()[1]
+    chosen = iter([taken_port])
+    real_free_port = processes.free_port
+    monkeypatch.setattr(processes, "free_port", lambda: next(chosen, None) or real_free_port())
+    queue = f"port-{uuid.uuid4().hex[:6]}"
+    try:
+        async with supervise(dev_server, client, tmp_path, [order_worker()], queue) as supervisor:
+            [worker] = await supervisor.start_all()
+            assert worker.metrics_port != taken_port and worker.proc.returncode is None
+            assert len(supervisor.running) == 1
+            assert any("Address already in use" in p.read_text() for p in tmp_path.glob("*.log"))
+    finally:
+        taken.close()
+        await taken.wait_closed()
