@@ -1,7 +1,8 @@
 """Start the app's dependencies (e.g. a payment service) before the workers, each behind a fault proxy.
 
 Workers always reach a dependency through the harness's TCP fault proxy (its port is what `{port}` in the
-URL means), so any scenario can take the dependency down without touching the app.
+URL means), so any scenario can take the dependency down without touching the app. A dependency declared with
+`http:` also keeps a side-effect ledger of the requests it received (harness.faults.ledger).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from harness import processes
 from harness.config.models import DependencyConfig
 from harness.errors import ProcessError
+from harness.faults.ledger import TAG_ENV, RequestLedger
 from harness.faults.proxy import FaultProxy
 
 READY_TIMEOUT_S = 20.0
@@ -26,6 +28,13 @@ class Dependencies:
     """Variables that point workers at the dependencies (through their proxies)."""
     proxies: dict[str, FaultProxy] = field(default_factory=dict)
     """{dependency name: its fault proxy}."""
+    ledgers: dict[str, RequestLedger] = field(default_factory=dict)
+    """{dependency name: its ledger}, for the dependencies declared with `http:`."""
+
+    def enter_scenario(self, name: str) -> None:
+        """Requests from now on are recorded as sent during scenario `name`."""
+        for ledger in self.ledgers.values():
+            ledger.scenario = name
 
 
 @asynccontextmanager
@@ -62,7 +71,11 @@ async def running_dependencies(
                 port = int(port_text)
             else:
                 host, port = "127.0.0.1", await stack.enter_async_context(_process(dep, env, cwd, log_dir))
-            proxy = await stack.enter_async_context(FaultProxy(dep.name, host, port))
+            ledger = RequestLedger(dep.name, dep.http.idempotency_header) if dep.http else None
+            proxy = await stack.enter_async_context(FaultProxy(dep.name, host, port, ledger=ledger))
+            if ledger is not None:
+                running.ledgers[dep.name] = ledger
+                running.env[TAG_ENV] = "1"
             running.proxies[dep.name] = proxy
             running.env[dep.env_var] = dep.url.replace("{port}", str(proxy.port))
         yield running

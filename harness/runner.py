@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from harness import server
 from harness.alerts.observe import observe as observe_alerts
 from harness.audit import audit
-from harness.checks import alert_firing, alert_rules, catalog, policies
+from harness.checks import alert_firing, alert_rules, catalog, idempotency, policies
 from harness.checks.static_audit import CHECK_ID as STATIC_CHECK_ID
 from harness.checks.static_audit import FAILURE_MODE as STATIC_FAILURE_MODE
 from harness.checks.static_audit import static_audit
@@ -30,8 +30,10 @@ from harness.dependencies import running_dependencies
 from harness.environment import Environment
 from harness.errors import ConfigError
 from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
+from harness.faults.ledger import RequestLedger
 from harness.history import record as history_record
 from harness.journal import Journal, Step, now_iso
+from harness.observe import ledger as ledger_view
 from harness.observe.definitions import read_history_files, run_definitions
 from harness.observe.model import WorkflowRecord
 from harness.observe.recorder import MetricRecorder, MetricWindow, Scrape
@@ -142,16 +144,35 @@ async def alert_checks(
         ]
 
 
+def _run_wide(module, what: str, out_dir: Path, judge: Callable[[], CheckResult]) -> CheckResult:
+    """A check of the whole run's evidence; a harness failure in it is that check's ERROR, not a lost scorecard."""
+    try:
+        return judge()
+    except Exception as exc:  # noqa: BLE001 - the scenarios' verdicts must still be written
+        log = f"logs/{module.CHECK_ID}-error.txt"
+        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
+        (out_dir / log).write_text(traceback.format_exc())
+        return CheckResult(id=module.CHECK_ID, scenario=module.SCENARIO, failure_mode=module.FAILURE_MODE, status=Status.ERROR,
+                           summary=f"The harness could not {what}: {type(exc).__name__}: {exc} ({log})")
+
+
 def policy_check(plan: RunPlan, out_dir: Path) -> CheckResult:
     """retry.policy over every history the run wrote (whichever scenario fetched it) and the workflow code."""
-    try:
+    def judge() -> CheckResult:
         histories = read_history_files(sorted((out_dir / "histories").glob("*.json")))
         return policies.retry_policy(policies.gather(histories, workflow_specs(plan), plan.app_path), plan.config.retry)
-    except Exception as exc:  # noqa: BLE001 - the scenarios' verdicts must still be written
-        (out_dir / "logs").mkdir(parents=True, exist_ok=True)
-        (out_dir / "logs" / "policies-error.txt").write_text(traceback.format_exc())
-        return CheckResult(id=policies.CHECK_ID, scenario=policies.SCENARIO, failure_mode=policies.FAILURE_MODE, status=Status.ERROR,
-                           summary=f"The harness could not audit the retry policies: {type(exc).__name__}: {exc} (logs/policies-error.txt)")
+    return _run_wide(policies, "audit the retry policies", out_dir, judge)
+
+
+def idempotency_check(plan: RunPlan, out_dir: Path, ledgers: dict[str, RequestLedger]) -> CheckResult:
+    """activities.idempotent over every request the `http:` dependencies received, tied to the run's histories."""
+    def judge() -> CheckResult:
+        for name, ledger in ledgers.items():
+            ledger.write(out_dir / "ledger" / f"{name}.jsonl")
+        histories = read_history_files(sorted((out_dir / "histories").glob("*.json")))
+        opaque = {name: ledger.opaque_connections for name, ledger in ledgers.items()}
+        return idempotency.activities_idempotent(ledger_view.gather(plan.config.dependencies, out_dir / "ledger", histories, opaque))
+    return _run_wide(idempotency, "read the side-effect ledger", out_dir, judge)
 
 
 def _errored_checks(scenario: ScenarioSpec, check_ids: tuple[str, ...], error: str) -> list[CheckResult]:
@@ -180,6 +201,7 @@ async def _run_scenario(ctx: ScenarioContext, scenario: ScenarioSpec, kinds: Reg
     """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run."""
     kind = kinds[scenario.kind]
     started = time.monotonic()
+    ctx.dependencies.enter_scenario(scenario.name)
     workflows: tuple[WorkflowRecord, ...] = ()
     try:
         observations = await kind.run(ctx, scenario)
@@ -214,9 +236,20 @@ class _Run:
     """The harness's environment with the profile's secrets: for child processes only, never journaled."""
 
 
-async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> tuple[server.Target, MetricRecorder, tuple[Scrape, ...]]:
+@dataclass(frozen=True)
+class _Driven:
+    """What the run's processes left for the run-wide checks."""
+
+    target: server.Target
+    recorder: MetricRecorder
+    snapshot: tuple[Scrape, ...]
+    """A last scrape of every worker."""
+    ledgers: dict[str, RequestLedger]
+
+
+async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> _Driven:
     """Start the target, the dependencies behind their fault proxies and the workers (each entered into `stack`),
-    then run every scenario; returns the target, the metric recorder and a last scrape of every worker."""
+    then run every scenario."""
     plan, options, journal, log_dir = run.plan, run.options, run.journal, run.out_dir / "logs"
     with journal.step("start target", address=options.address or "embedded") as step:
         environment = await stack.enter_async_context(
@@ -247,7 +280,7 @@ async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> tuple[se
     )
     for scenario in plan.scenarios:
         await _run_scenario(ctx, scenario, options.kinds, into)
-    return target, recorder, await recorder.snapshot()
+    return _Driven(target, recorder, await recorder.snapshot(), dependencies.ledgers)
 
 
 async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], None] | None = None) -> Scorecard:
@@ -264,7 +297,7 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     scenarios = _Scenarios()
     stack = AsyncExitStack()
     try:
-        target, recorder, snapshot = await _drive(run, stack, scenarios)
+        driven = await _drive(run, stack, scenarios)
     finally:
         with run.journal.step("stop workers, dependencies and server"):
             await stack.aclose()
@@ -272,11 +305,15 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     with run.journal.step("retry policies of every history and the code") as step:
         policy = policy_check(plan, out_dir)
         step.detail.update(status=policy.status.value, histories=policy.evidence.get("histories_read"))
+    with run.journal.step("side-effect ledger of every http dependency") as step:
+        ledger_check = idempotency_check(plan, out_dir, driven.ledgers)
+        step.detail.update(status=ledger_check.status.value)
+    target, recorder = driven.target, driven.recorder
     with run.journal.step("alert checks", windows=len(recorder.windows)) as step:
-        alerts = await alert_checks(plan, recorder.windows, snapshot, tuple(t.workflow_type for t in workflow_types), out_dir)
+        alerts = await alert_checks(plan, recorder.windows, driven.snapshot, tuple(t.workflow_type for t in workflow_types), out_dir)
         step.detail.update({r.id: r.status.value for r in alerts})
     today = date.today()
-    results = apply_waivers([static, *scenarios.checks, policy, *alerts], plan.waivers, today)
+    results = apply_waivers([static, *scenarios.checks, policy, ledger_check, *alerts], plan.waivers, today)
     verdict, reason = decide(results, scenarios.summaries)
     card = Scorecard(
         verdict=verdict,

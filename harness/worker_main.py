@@ -4,6 +4,7 @@ Reads its spec from READINESS_WORKER_SPEC (JSON of PythonWorkerSpec), connects w
 exposes SDK metrics on READINESS_METRICS_PORT and polls TEMPORAL_TASK_QUEUE as READINESS_WORKER_IDENTITY.
 With READINESS_ACTIVITY_FAULTS set, the harness's activity-fault interceptor is installed on the client; with
 READINESS_DEPLOYMENT set (JSON: deployment_name, build_id, behavior), the worker polls as that Worker Deployment Version.
+With READINESS_TAG_REQUESTS set, HTTP requests sent by activities carry their attempt (harness.faults.request_tags).
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.worker import Worker, WorkerDeploymentConfig
 
 from harness.config.models import PythonWorkerSpec
+from harness.faults import request_tags
 from harness.faults.activity import FAULTS_FILE_ENV, FaultInterceptor
+from harness.faults.ledger import TAG_ENV
 
 SPEC_ENV = "READINESS_WORKER_SPEC"
 METRICS_PORT_ENV = "READINESS_METRICS_PORT"
@@ -77,6 +80,8 @@ async def run() -> None:
         telemetry=TelemetryConfig(metrics=PrometheusConfig(bind_address=f"{os.environ.get(METRICS_HOST_ENV, '127.0.0.1')}:{os.environ[METRICS_PORT_ENV]}"))
     )
     options = dict(ClientConfigProfile.load(disable_file=True).to_client_connect_config())
+    if os.environ.get(TAG_ENV):
+        request_tags.install()
     faults_file = os.environ.get(FAULTS_FILE_ENV)
     interceptors = [FaultInterceptor(Path(faults_file))] if faults_file else []
     client = await Client.connect(**options, runtime=runtime, identity=os.environ[IDENTITY_ENV], interceptors=interceptors)

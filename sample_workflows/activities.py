@@ -26,16 +26,22 @@ async def reserve_inventory(order: Order) -> str:
 
 @activity.defn
 async def charge_payment(order: Order) -> Charge:
+    # The idempotency key makes a retried charge safe: the service returns the first charge again. It is derived
+    # from what every attempt shares (the workflow and the activity), never made fresh inside the attempt.
+    info = activity.info()
+    return await post_charge(order, key=f"{info.workflow_id}:{info.activity_id}")
+
+
+async def post_charge(order: Order, key: str | None) -> Charge:
+    """POST /charges with `key` as the Idempotency-Key (none when None)."""
     base = os.environ.get(PAYMENT_URL_ENV)
     if not base:
         raise ApplicationError(f"{PAYMENT_URL_ENV} is not set", type="Misconfigured", non_retryable=True)
-    # The idempotency key makes a retried charge safe: the service returns the first charge again.
-    key = f"{activity.info().workflow_id}:charge"
     async with httpx.AsyncClient(timeout=5.0) as http:
         response = await http.post(
             f"{base}/charges",
             json={"order_id": order.order_id, "amount_cents": order.amount_cents},
-            headers={"Idempotency-Key": key},
+            headers={"Idempotency-Key": key} if key else {},
         )
     if response.status_code == 402:
         raise ApplicationError(response.text, type="PaymentDeclined", non_retryable=True)

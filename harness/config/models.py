@@ -174,6 +174,18 @@ class WorkerConfig(Strict):
         return self
 
 
+class HttpLedgerSpec(Strict):
+    """The HTTP-aware proxy mode: each request is recorded and judged by `activities.idempotent`."""
+
+    idempotency_header: str = Field(
+        "Idempotency-Key", pattern=r"^[A-Za-z0-9-]+$", description="Header whose value makes a repeated request safe."
+    )
+    methods: list[Literal["POST", "PATCH", "PUT", "DELETE"]] = Field(
+        default_factory=lambda: ["POST", "PATCH"], min_length=1,
+        description="Methods whose repetition is a side effect (GET, HEAD and OPTIONS are safe by definition).",
+    )
+
+
 class DependencyConfig(Strict):
     """Something the app calls (e.g. a payment service): a process the harness starts, or an address it already
     listens on. Workers always reach it through the harness's fault proxy, so scenarios can take it down."""
@@ -185,6 +197,10 @@ class DependencyConfig(Strict):
     )
     env_var: str = Field(pattern=r"^[A-Z_][A-Z0-9_]*$", description="Variable through which workers get the URL.")
     url: str = Field("http://127.0.0.1:{port}", description="What workers receive; `{port}` is the fault proxy's port.")
+    http: HttpLedgerSpec | None = Field(
+        None, description="Record every HTTP/1.x request through the proxy (the side-effect ledger); without it the proxy "
+        "forwards bytes and `activities.idempotent` lists the dependency as not judged.",
+    )
 
     @model_validator(mode="after")
     def _one_source(self) -> DependencyConfig:

@@ -61,6 +61,16 @@ class NetworkFaultSpec(Strict):
     latency: Duration = 0.0
     jitter: Duration = 0.0
     rate_kbps: int = Field(0, ge=0, description="bandwidth: KB/s allowed.")
+    stream: Literal["both", "upstream", "downstream"] = Field(
+        "both", description="Direction the toxic acts on. `downstream` with timeout/reset_peer: requests reach the "
+        "dependency and its answers are lost (it acted, the caller saw a failure and retries).",
+    )
+
+    @model_validator(mode="after")
+    def _stream_fits(self) -> NetworkFaultSpec:
+        if self.kind == "down" and self.stream != "both":
+            raise ValueError("`down` closes the listener: `stream` does not apply")
+        return self
 
 
 class ActivityFaultSpec(Strict):

@@ -38,6 +38,7 @@ def toxic_of(spec: NetworkFaultSpec) -> Toxic:
     return Toxic(
         kind=spec.kind, toxicity=spec.toxicity, timeout_ms=round(spec.timeout * 1000),
         latency_ms=round(spec.latency * 1000), jitter_ms=round(spec.jitter * 1000), rate_kbps=spec.rate_kbps,
+        stream=spec.stream,
     )
 
 
@@ -50,7 +51,7 @@ def activity_fault_of(spec: ActivityFaultSpec) -> ActivityFault:
 @asynccontextmanager
 async def _network(spec: NetworkFaultSpec, proxy: FaultProxy) -> AsyncIterator[FaultWindow]:
     window = FaultWindow(kind=f"network:{spec.kind}", target=spec.dependency)
-    connections_before = proxy.stats.connections
+    connections_before, lost_before = proxy.stats.connections, proxy.stats.answers_lost
     window.started_at = time.time()
     try:
         async with proxy.fault(toxic_of(spec)) as stats:
@@ -60,14 +61,16 @@ async def _network(spec: NetworkFaultSpec, proxy: FaultProxy) -> AsyncIterator[F
             window.evidence.update(cut_connections=stats.cut, affected_connections=stats.affected)
             if spec.kind != "down":  # the proxy accepted every connection of the window; `down` refused them unseen
                 window.evidence["connections_during_fault"] = stats.connections - connections_before
+            if spec.stream == "downstream":
+                window.evidence["answers_lost"] = stats.answers_lost - lost_before
     finally:
         window.ended_at = time.time()
     window.evidence["connections_before_fault"] = connections_before
     window.evidence["connections_total"] = proxy.stats.connections
     if spec.kind == "down":
         window.confirmed = bool(window.evidence["probe_refused"]) and connections_before > 0
-    else:
-        window.confirmed = window.evidence["affected_connections"] > 0
+    else:  # a toxic that loses answers took effect only once an answer was lost
+        window.confirmed = window.evidence.get("answers_lost", window.evidence["affected_connections"]) > 0
 
 
 @asynccontextmanager

@@ -6,7 +6,10 @@ every existing connection and then lets one `Toxic` govern the new ones: `down` 
 `timeout` swallows data, `reset_peer` answers with a TCP RST (at once, without dialling the upstream, when its
 timeout is 0: every call is accepted, counted and refused, where `down` leaves refusals uncounted), `latency` and `bandwidth` shape the stream in
 both directions. Whether a connection is affected is drawn once per connection against the toxic's
-`toxicity`. `remove()` (or leaving `fault()`) restores a clean pass-through on the same port.
+`toxicity`. `stream` limits a toxic to one direction, as in Toxiproxy: with `downstream`, `timeout` and `reset_peer`
+let each request reach the upstream and lose its answer (swallowed, or the caller is reset as the answer starts):
+the dependency acted, the caller saw a failure. `remove()` (or leaving `fault()`) restores a clean pass-through on
+the same port. With a `RequestLedger`, the HTTP requests forwarded (and whether their answers got back) are recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +24,10 @@ from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
 from typing import Literal, get_args
 
+from harness.faults.ledger import ConnectionLedger, RequestLedger
+
 ToxicKind = Literal["down", "timeout", "reset_peer", "latency", "bandwidth"]
+Stream = Literal["both", "upstream", "downstream"]
 _log = logging.getLogger(__name__)
 
 TOXIC_KINDS: frozenset[str] = frozenset(get_args(ToxicKind))
@@ -44,6 +50,7 @@ class Toxic:
     latency_ms: int = 0  # latency: added to each chunk, both directions
     jitter_ms: int = 0  # latency: +/- uniform
     rate_kbps: int = 0  # bandwidth: KB/s per direction, 1 KB = 1024 bytes (Toxiproxy's `rate`)
+    stream: Stream = "both"  # upstream: client -> dependency; downstream: its answers (see the module docstring)
 
     def __post_init__(self) -> None:
         if self.kind not in TOXIC_KINDS:
@@ -55,6 +62,18 @@ class Toxic:
                 raise ValueError(f"{field} must not be negative, got {getattr(self, field)}")
         if self.kind == "bandwidth" and self.rate_kbps <= 0:
             raise ValueError("a bandwidth toxic needs rate_kbps > 0")
+        if self.stream not in get_args(Stream):
+            raise ValueError(f"stream must be one of {list(get_args(Stream))}, got {self.stream!r}")
+        if self.kind == "down" and self.stream != "both":
+            raise ValueError("a down toxic closes the listener: it has no stream")
+
+    def loses_answers(self) -> bool:
+        """Requests pass, answers are lost: timeout or reset_peer on the downstream only."""
+        return self.stream == "downstream" and self.kind in ("timeout", "reset_peer")
+
+    def shapes(self, *, upstream: bool) -> bool:
+        """Whether this toxic acts on the direction client -> upstream (`upstream`) or back."""
+        return self.stream == "both" or (self.stream == "upstream") == upstream
 
 
 @dataclass
@@ -68,6 +87,7 @@ class ProxyStats:
     cut: int = 0  # existing connections closed because a fault started
     affected: int = 0  # connections the current/last toxic applied to
     upstream_errors: int = 0  # connections whose upstream could not be reached
+    answers_lost: int = 0  # connections whose answer a downstream timeout/reset_peer kept from the client
 
     def snapshot(self) -> dict[str, int]:
         return asdict(self)
@@ -129,13 +149,15 @@ class FaultProxy:
     """A TCP proxy in front of one upstream; see the module docstring."""
 
     def __init__(
-        self, name: str, upstream_host: str, upstream_port: int, *, listen_host: str = "127.0.0.1", listen_port: int = 0, seed: int | None = None
+        self, name: str, upstream_host: str, upstream_port: int, *, listen_host: str = "127.0.0.1", listen_port: int = 0,
+        seed: int | None = None, ledger: RequestLedger | None = None,
     ) -> None:
         self.name = name
         self.upstream_host = upstream_host
         self.upstream_port = upstream_port
         self.listen_host = listen_host
         self.stats = ProxyStats()
+        self.ledger = ledger
         self._port = listen_port
         self._rng = random.Random(seed)
         self._toxic: Toxic | None = None
@@ -264,8 +286,10 @@ class FaultProxy:
         """One client connection, start to end; `toxic` is the toxic it was chosen for, if any."""
         upstream: asyncio.StreamWriter | None = None
         graceful = True  # False when cut: drop at once instead of flushing
+        ledger = self.ledger.connection() if self.ledger is not None else None
+        holds = toxic is not None and toxic.kind in ("timeout", "reset_peer") and not toxic.loses_answers()
         try:
-            if toxic is not None and toxic.kind == "reset_peer" and toxic.timeout_ms == 0:
+            if holds and toxic.kind == "reset_peer" and toxic.timeout_ms == 0:
                 graceful = False  # accept and reset at once, never reaching the upstream: a counted refusal
                 _reset(client)
                 return
@@ -276,7 +300,7 @@ class FaultProxy:
             except (OSError, TimeoutError):
                 self.stats.upstream_errors += 1
                 return
-            if toxic is not None and toxic.kind in ("timeout", "reset_peer"):
+            if holds:
                 await self._hold(client_reader, upstream_reader, toxic)
                 if toxic.kind == "reset_peer":
                     graceful = False
@@ -284,14 +308,18 @@ class FaultProxy:
                 return
             try:
                 async with asyncio.TaskGroup() as group:
-                    group.create_task(self._forward(client_reader, upstream, toxic, upstream=True))
-                    group.create_task(self._forward(upstream_reader, client, toxic, upstream=False))
+                    group.create_task(self._forward(client_reader, upstream, toxic, ledger, upstream=True))
+                    group.create_task(self._forward(upstream_reader, client, toxic, ledger, upstream=False))
             except* OSError:
                 pass  # either peer went away mid-stream; the connection is over
+            except* _AnswerReset:
+                graceful = False
         except asyncio.CancelledError:
             graceful = False
             raise
         finally:
+            if ledger is not None:
+                ledger.closed()
             for writer in filter(None, (client, upstream)):
                 if graceful:
                     await _close(writer)
@@ -311,11 +339,15 @@ class FaultProxy:
             upstream_drain.cancel()
             await asyncio.gather(upstream_drain, return_exceptions=True)
 
-    async def _forward(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, toxic: Toxic | None, *, upstream: bool) -> None:
+    async def _forward(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, toxic: Toxic | None, ledger: ConnectionLedger | None,
+        *, upstream: bool,
+    ) -> None:
         """Copy one direction. A separate reader task stamps each chunk on arrival, so latency is added once per
         chunk (not accumulated) while this single writer keeps the chunks in order."""
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_QUEUED_CHUNKS)
+        lost = False  # an answer of this connection was kept from the client
 
         async def read_side() -> None:
             while chunk := await reader.read(_READ_SIZE):
@@ -326,7 +358,15 @@ class FaultProxy:
             group.create_task(read_side())
             while (item := await queue.get()) is not None:
                 arrived, chunk = item
-                shaping = toxic if toxic is not None and self._toxic is toxic else None  # remove() lifts it from live links
+                live = toxic if toxic is not None and self._toxic is toxic else None  # remove() lifts it from live links
+                if live is not None and live.loses_answers() and not upstream:
+                    self.stats.answers_lost += not lost
+                    lost = True
+                    self._lose(chunk, live, writer, ledger)
+                    continue
+                if ledger is not None and not upstream:
+                    ledger.answered(chunk, delivered=True)
+                shaping = live if live is not None and live.shapes(upstream=upstream) else None
                 if shaping is not None and shaping.kind == "latency":
                     await asyncio.sleep(max(0.0, arrived + chunk_delay(shaping, self._rng) - loop.time()))
                 rate = shaping.rate_kbps if shaping is not None and shaping.kind == "bandwidth" else 0
@@ -337,7 +377,23 @@ class FaultProxy:
                     await writer.drain()
                     if upstream:
                         self.stats.bytes_up += len(piece)
+                        if ledger is not None:
+                            ledger.sent(piece)
                     else:
                         self.stats.bytes_down += len(piece)
+            if upstream and ledger is not None:
+                ledger.caller_left()
             if writer.can_write_eof():
                 writer.write_eof()
+
+    def _lose(self, chunk: bytes, toxic: Toxic, client: asyncio.StreamWriter, ledger: ConnectionLedger | None) -> None:
+        """An answer that a downstream toxic keeps from the client: swallowed (timeout) or the client reset (reset_peer)."""
+        if ledger is not None:
+            ledger.answered(chunk, delivered=False)
+        if toxic.kind == "reset_peer":
+            _reset(client)
+            raise _AnswerReset
+
+
+class _AnswerReset(Exception):
+    """Ends a connection whose client was reset as its answer arrived."""

@@ -33,10 +33,15 @@ def test_the_well_built_batch_app_is_go_on_evidence_from_its_children_and_contin
     found = checks(card)
     assert card["verdict"] == "GO", {k: (c["status"], c["summary"]) for k, c in found.items()}
     for check_id in ("determinism.restart_replay", "retry.outage", "retry.non_retryable", "latency.schedule_to_start",
-                     "signals.concurrent", "retry.policy", "alerts.fire"):
+                     "signals.concurrent", "retry.policy", "activities.idempotent", "alerts.fire"):
         assert found[check_id]["status"] == "PASS", (check_id, found[check_id]["summary"])
     kinds = {row["kind"] for row in found["retry.policy"]["evidence"]["policies"]}
     assert {"activity", "local_activity", "child_workflow", "workflow"} <= kinds
+    storage = found["activities.idempotent"]["evidence"]["dependencies"]["storage"]
+    assert found["activities.idempotent"]["status"] == "PASS", found["activities.idempotent"]["summary"]
+    # the sync activity's urllib writes on the thread pool are tagged; the local activity's GET /quota is not judged
+    assert storage["by_activity"]["storage: transform_chunk POST /chunks"].get("repeated_with_key", 0) >= 1
+    assert storage["untagged"] == 0 and storage["not_judged_methods"] > 0
     files = {p.name for p in (tmp_path / "histories").iterdir()}
     assert any("-chunk-" in name for name in files) and any("-run-" in name for name in files)  # children and earlier runs kept
 

@@ -73,12 +73,17 @@ def test_good_app_is_go(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
     assert card["schema_version"] == SCHEMA_VERSION and card["verdict"] == "GO" and card["exit_code"] == 0
-    checks = {c["id"]: c for c in card["checks"]}
+    checks: dict[str, dict] = {}
+    for check in card["checks"]:
+        checks.setdefault(check["id"], check)  # retry.outage twice: the outage first, then the lost answers
     assert list(checks) == [
         "determinism.static", "determinism.restart_replay", "retry.outage", "retry.non_retryable",
         "latency.schedule_to_start", "longrun.heartbeat", "signals.concurrent", "longrun.time_skip", "retry.policy",
-        "alerts.static", "alerts.fire", "alerts.runbooks",
+        "activities.idempotent", "alerts.static", "alerts.fire", "alerts.runbooks",
     ]
+    lost_answers = next(c for c in card["checks"] if c["scenario"] == "retry-lost-answers")
+    assert lost_answers["id"] == "retry.outage" and lost_answers["status"] == "PASS"
+    assert lost_answers["evidence"]["fault"]["answers_lost"] > 0 and lost_answers["evidence"]["workflows_failed"] == 0
     assert {k: c["status"] for k, c in checks.items() if c["status"] != "PASS"} == ({} if PROMTOOL else {"alerts.fire": "SKIPPED"})
     evidence = checks["determinism.restart_replay"]["evidence"]
     assert evidence["workflows_started"] == 6 and evidence["completed"] == 6 and evidence["replay_failures"] == 0
@@ -97,6 +102,11 @@ def test_good_app_is_go(tmp_path):
     }
     assert checks["retry.policy"]["evidence"]["disagreements"] == []
     assert policies["charge_payment"]["max_attempts"] == 8 and policies["charge_payment"]["backoff"] == 3.0
+    ledger = checks["activities.idempotent"]["evidence"]
+    assert ledger["repeated_operations"] > 0 and ledger["not_judged"] == []
+    assert set(ledger["dependencies"]["payments"]["by_activity"]["payments: charge_payment POST /charges"]) <= {
+        "repeated_with_key", "once_with_key"
+    }
     cases = checks["retry.non_retryable"]["evidence"]["cases"]
     assert len(cases) == 2 and all(c["attempts"] == 1 and c["retry_state"] == "NON_RETRYABLE_FAILURE" for c in cases)
     latency = checks["latency.schedule_to_start"]["evidence"]
@@ -142,9 +152,10 @@ def assert_alerts_of_the_good_app(checks: dict, out: Path) -> None:
         return
     fire = checks["alerts.fire"]["evidence"]
     results = {(w["scenario"], w["window"]): (w["result"], w["fired"]) for w in fire["windows"]}
-    assert fire["faults"] == fire["caught"] == 4
+    assert fire["faults"] == fire["caught"] == 5
     assert results[("worker-restart", "fault")] == ("caught", "TemporalWorkerDown, TemporalWorkerPollersZero")
     assert results[("retry-outage", "fault")] == ("caught", "TemporalActivityFailureRate")
+    assert results[("retry-lost-answers", "fault")] == ("caught", "TemporalActivityFailureRate")
     assert results[("non-retryable", "fault")][0] == "caught" and "TemporalWorkflowFailureRate" in results[("non-retryable", "fault")][1]
     assert results[("longrun-heartbeat", "fault")][0] == "caught"
     assert results[("worker-restart", "baseline")] == results[("retry-outage", "baseline")] == ("silent", "none")

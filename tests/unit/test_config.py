@@ -39,7 +39,7 @@ def test_default_plan_resolves_paths_and_scenarios():
     plan = load_plan(REPO / "readiness.yaml")
     assert plan.app_path == REPO
     assert [s.name for s in plan.scenarios] == [
-        "worker-restart", "retry-outage", "non-retryable", "schedule-to-start", "longrun-heartbeat", "signals-concurrent", "longrun-time-skip",
+        "worker-restart", "retry-outage", "retry-lost-answers", "non-retryable", "schedule-to-start", "longrun-heartbeat", "signals-concurrent", "longrun-time-skip",
     ]
     assert plan.config.load.peak_rate == 3 and plan.config.retry.business_errors == ["PaymentDeclined", "InvalidOrder"]
     assert plan.config.workers[0].python.workflows == [

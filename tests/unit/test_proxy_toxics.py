@@ -29,11 +29,21 @@ from harness.faults.proxy import (
         ({"kind": "latency", "jitter_ms": -5}, "jitter_ms"),
         ({"kind": "bandwidth"}, "rate_kbps > 0"),
         ({"kind": "bandwidth", "rate_kbps": -8}, "rate_kbps"),
+        ({"kind": "timeout", "stream": "sideways"}, "stream must be one of"),
+        ({"kind": "down", "stream": "downstream"}, "has no stream"),
     ],
 )
 def test_invalid_toxics_are_rejected(kwargs: dict, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Toxic(**kwargs)
+
+
+def test_a_toxic_on_the_downstream_loses_answers_and_shapes_only_that_direction() -> None:
+    assert Toxic("reset_peer", stream="downstream").loses_answers() and Toxic("timeout", stream="downstream").loses_answers()
+    assert not Toxic("reset_peer").loses_answers() and not Toxic("latency", stream="downstream").loses_answers()
+    latency = Toxic("latency", latency_ms=5, stream="downstream")
+    assert latency.shapes(upstream=False) and not latency.shapes(upstream=True)
+    assert Toxic("latency", latency_ms=5).shapes(upstream=True)
 
 
 def test_valid_toxics_and_defaults() -> None:
@@ -107,7 +117,7 @@ def test_bandwidth_slices_split_into_tenth_of_a_second_pieces() -> None:
 def test_stats_snapshot_is_a_plain_copy() -> None:
     stats = ProxyStats(connections=3, active=1, bytes_up=10, bytes_down=20, cut=1, affected=2, upstream_errors=0)
     snap = stats.snapshot()
-    assert snap == {"connections": 3, "active": 1, "bytes_up": 10, "bytes_down": 20, "cut": 1, "affected": 2, "upstream_errors": 0}
+    assert snap == {"connections": 3, "active": 1, "bytes_up": 10, "bytes_down": 20, "cut": 1, "affected": 2, "upstream_errors": 0, "answers_lost": 0}
     stats.connections += 1
     assert snap["connections"] == 3
 

@@ -90,7 +90,7 @@ def test_known_check_ids_are_every_check_a_run_or_a_watch_produces():
         "determinism.static", "determinism.restart_replay", "retry.outage", "retry.non_retryable",
         "latency.schedule_to_start", "longrun.heartbeat", "signals.concurrent", "longrun.time_skip", "determinism.deploy", "deploy.versioning",
         "resilience.server_connection", "resilience.server_restart",
-        "retry.policy",
+        "retry.policy", "activities.idempotent",
         "alerts.static", "alerts.fire", "alerts.runbooks", "watch.failure_rate", "watch.latency", "watch.stuck",
     )
 
