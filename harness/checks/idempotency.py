@@ -11,7 +11,7 @@ requests carried the same idempotency key.
 - WARN: nothing repeated unsafely, but an activity type whose calls carry no key was never repeated in the run.
 - PASS: at least one operation was repeated, always with its key, and every judged activity type sends one.
 - NO_DATA: no request was tagged with an attempt, or calls lost their answers and yet none was sent again.
-- SKIPPED: no dependency declares `http:`, or nothing in the run made a call repeat (a run of scenarios that never
+- SKIPPED: no dependency declares `http:`, no activity called one, or nothing in the run made a call repeat (a run of scenarios that never
   lose an answer, e.g. `--scenario schedule-to-start`): the summary names the scenario that would.
 """
 
@@ -121,12 +121,15 @@ def activities_idempotent(obs: IdempotencyObservations) -> CheckResult:
             f"{_describe(first[1], first[0].idempotency_header)}." + untagged_note + not_judged,
             evidence, remediation(header), [op for _, op, _ in unsafe],
         )
-    if not ops:
+    if not ops and untagged:
         return result(
             Status.NO_DATA,
             "No request to a judged method carried an activity attempt, so none could be tied to an operation." + untagged_note + not_judged,
             evidence,
         )
+    if not ops:
+        methods = "/".join(sorted({m for ledger in obs.ledgers for m in ledger.methods}))
+        return result(Status.SKIPPED, f"No activity sent a {methods} request to an `http:` dependency in this run." + not_judged, evidence)
     never_keyed = sorted({f"{op.activity_type} ({op.method} {op.path})" for _, op, kind in ops if kind == "once_without_key"})
     safe = [op for _, op, kind in ops if kind == "repeated_with_key"]
     if never_keyed:

@@ -1,7 +1,9 @@
 """resilience.server_connection: did the workflows survive a fault between the workers and the Temporal frontend?
 PASS when the fault was seen to take effect, every workflow (those running when it began and those started while it
 lasted) completed, and the drain after it stayed within its limit; the evidence says when the workers noticed (their
-SDK request-failure counters), how the backlog grew and which tasks timed out because of it."""
+SDK request-failure counters), how the backlog grew and which tasks timed out because of it. When only part of the
+fleet is cut off (`healthy_workers`), the workers that stayed connected must carry on: a FAIL when they completed no
+workflow task while the fault lasted."""
 
 from __future__ import annotations
 
@@ -45,6 +47,16 @@ def timeouts_of(histories: list[WorkflowHistory]) -> tuple[tuple[str, str], ...]
     return tuple(found)
 
 
+def completed_tasks(histories: list[WorkflowHistory], identities: set[str]) -> tuple[tuple[str, float], ...]:
+    """(workflow id, when) of every workflow task completed by a worker of `identities`."""
+    return tuple(
+        (history.workflow_id, event.event_time.ToMicroseconds() / 1e6)
+        for history in histories for event in history.events
+        if event.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED
+        and event.workflow_task_completed_event_attributes.identity in identities
+    )
+
+
 def _detection_s(obs: ServerConnectionObservations) -> float | None:
     """Seconds from the fault to the first rise of the workers' request-failure counters."""
     before = [f for f in obs.failures if f.at <= obs.fault.started_at]
@@ -81,6 +93,13 @@ def server_connection(obs: ServerConnectionObservations, spec, config: Readiness
         ],
     }
 
+    carried = [(wf, at) for wf, at in obs.healthy_tasks if fault.started_at <= at <= fault.ended_at]
+    if obs.healthy_workers:
+        evidence.update(
+            healthy_workers=len(obs.healthy_workers), healthy_tasks_during_fault=len(carried),
+            taken_over=len({wf for wf, _ in carried} & set(obs.started_before)),
+        )
+
     def result(status: Status, summary: str, remediation: str = "", failing: list[str] | None = None) -> CheckResult:
         return CheckResult(id=CHECK_ID, scenario=obs.scenario, failure_mode=FAILURE_MODE, status=status, summary=summary,
                            evidence=evidence, remediation=remediation, subjects=failing or [])
@@ -99,6 +118,14 @@ def server_connection(obs: ServerConnectionObservations, spec, config: Readiness
             f"between the workers and Temporal ({seen}): {names}. Timeouts: {timeouts}.",
             REMEDIATION, subjects(workflow_types=[r.workflow_type for r in failed + still_open]),
         )
+    if obs.healthy_workers and not carried:
+        return result(
+            Status.FAIL,
+            f"{len(obs.healthy_workers)} workers stayed connected, yet completed no workflow task during the "
+            f"{evidence['fault_s']} s the others were cut off: the work waited for the cut-off workers ({seen}).",
+            "Work pinned to cut-off workers waits for them: check that the healthy workers poll the same task queue, have "
+            "free slots, and that nothing routes work to one worker only (a per-worker task queue, a session).",
+        )
     if drain_s is None or drain_s > limits.max_drain:
         return result(Status.FAIL, f"After {evidence['fault_s']} s of {fault.kind} the workflows took {drain_s} s to drain "
                       f"(limit {limits.max_drain:g} s).", REMEDIATION)
@@ -106,5 +133,7 @@ def server_connection(obs: ServerConnectionObservations, spec, config: Readiness
         Status.PASS,
         f"All {len(obs.workflows)} workflows completed across {evidence['fault_s']} s of {fault.kind} between the workers and "
         f"Temporal ({seen}; backlog up to {evidence['peak_backlog_during_fault']['workflow']} workflow and "
-        f"{evidence['peak_backlog_during_fault']['activity']} activity tasks), drained {drain_s} s after it ended.",
+        f"{evidence['peak_backlog_during_fault']['activity']} activity tasks), drained {drain_s} s after it ended"
+        + (f"; {len(obs.healthy_workers)} workers that stayed connected completed {len(carried)} workflow tasks while it lasted "
+           f"({evidence['taken_over']} in-flight workflows taken over)." if obs.healthy_workers else "."),
     )

@@ -356,6 +356,10 @@ class ServerConnectionObservations:
     stuck: tuple[str, ...] = ()
     timeouts: tuple[tuple[str, str], ...] = ()
     """(workflow id, what timed out), e.g. `activity schedule_to_start`."""
+    healthy_workers: tuple[str, ...] = ()
+    """Identities of the workers that stayed connected (directly) while the others were cut off."""
+    healthy_tasks: tuple[tuple[str, float], ...] = ()
+    """(workflow id, when) of every workflow task a healthy worker completed."""
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 task queue of the scenario's own through a fault proxy in front of the frontend, while the harness's own client stays
 direct, so starting workflows and observing them never suffers. Workflows run before the fault, more are started
 while it lasts (a backlog the workers cannot see), and after it every workflow must complete: the scenario measures
-when the workers noticed (their SDK request-failure counters), the backlog during the fault and the drain after it."""
+when the workers noticed (their SDK request-failure counters), the backlog during the fault and the drain after it.
+With `healthy_workers`, extra copies of the first worker poll the same queue directly: only part of the fleet is cut off."""
 
 from __future__ import annotations
 
@@ -43,6 +44,10 @@ class ServerConnectionScenario(StartsItsOwnWorkflows):
     latency: Duration = 0.0
     jitter: Duration = 0.0
     toxicity: float = Field(1.0, ge=0, le=1, description="Share of connections affected (not for `down`).")
+    healthy_workers: int = Field(
+        0, ge=0, le=16, description="Copies of the first configured worker that connect directly and stay connected: the "
+        "fault then cuts off only the workers behind the proxy, and these must carry on with the work.",
+    )
     workflows: int = Field(6, ge=1, le=1000, description="Started before the fault, each mid-flight when it begins.")
     during_fault: int = Field(6, ge=0, le=1000, description="Started (by the harness, directly) while the fault lasts.")
     mid_flight_timeout: Duration = Field(30.0, gt=0)
@@ -62,12 +67,16 @@ async def _count_failures(endpoints, into: list[FailureCount]) -> None:
     await steps.repeat_every(1.0, sample, skip=(OSError,))
 
 
-async def _workers(ctx: ScenarioContext, stack: contextlib.AsyncExitStack, queue: str, address: str, name: str, tag: str) -> WorkerSupervisor:
+async def _workers(
+    ctx: ScenarioContext, stack: contextlib.AsyncExitStack, queue: str, address: str, name: str, tag: str, count: int = 0
+) -> WorkerSupervisor:
+    """Copies of the config's workers polling `queue` at `address` (`count`: that many of the first worker only)."""
     first = ctx.plan.config.workers[0]
     base = {k: v for k, v in ctx.supervisor.worker_env(first).items() if k not in first.env}
     base["TEMPORAL_ADDRESS"] = address
+    configs = [first.model_copy(update={"count": count})] if count else ctx.supervisor.configs
     supervisor = await stack.enter_async_context(WorkerSupervisor(
-        ctx.supervisor.configs, client=ctx.client, task_queue=queue, base_env=base, app_path=ctx.supervisor.app_path,
+        configs, client=ctx.client, task_queue=queue, base_env=base, app_path=ctx.supervisor.app_path,
         log_dir=ctx.out_dir / "logs", run_id=f"{ctx.run_tag}-{tag}",
     ))
     with ctx.journal.step(f"start workers connecting {tag}", name, address=address) as step:
@@ -87,6 +96,10 @@ async def run(ctx: ScenarioContext, spec: ServerConnectionScenario) -> ServerCon
     async with contextlib.AsyncExitStack() as stack:
         proxy = await stack.enter_async_context(FaultProxy(FRONTEND, host, int(port)))
         behind = await _workers(ctx, stack, queue, f"127.0.0.1:{proxy.port}", name, "through the fault proxy")
+        healthy = await _workers(
+            ctx, stack, queue, ctx.load_env["TEMPORAL_ADDRESS"], name, "directly", spec.healthy_workers
+        ) if spec.healthy_workers else None
+        healthy_ids = {w.identity for w in healthy.running} if healthy else set()
         follow = ctx.recorder.following(behind.metrics_endpoints) if ctx.recorder else contextlib.nullcontext()
         stack.enter_context(follow)
         try:
@@ -125,6 +138,7 @@ async def run(ctx: ScenarioContext, spec: ServerConnectionScenario) -> ServerCon
         scenario=name, fault=window.record(), started_before=tuple(ids), started_during=tuple(during), workflows=records,
         failures=tuple(failures), backlog=tuple(backlog), restored_at=restored,
         drained_at=None if drained["open"] else closed_at, stuck=tuple(drained["stuck"]), timeouts=check.timeouts_of(fetched),
+        healthy_workers=tuple(sorted(healthy_ids)), healthy_tasks=check.completed_tasks(fetched, healthy_ids),
     )
 
 

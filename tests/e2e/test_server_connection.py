@@ -42,6 +42,18 @@ def test_a_partition_on_the_good_app_is_go_measured_and_paged(tmp_path):
         assert fault["result"] == "caught" and "TemporalWorkerCannotReachServer" in fault["fired"]
 
 
+def test_a_partition_of_part_of_the_fleet_is_carried_by_the_worker_that_stayed_connected(tmp_path):
+    card, check = _check("sample_workflows/partition.yaml", tmp_path, 0, "--scenario", "server-connection-partial")
+    evidence = check["evidence"]
+    assert check["status"] == "PASS" and evidence["confirmed"] and evidence["completed"] == 12
+    assert evidence["healthy_workers"] == 1 and evidence["healthy_tasks_during_fault"] > 0 and evidence["taken_over"] >= 1
+    assert evidence["long_poll_failures_during_fault"] > 0  # the cut-off worker noticed, and pages
+    alerts = next(c for c in card["checks"] if c["id"] == "alerts.fire")
+    if alerts["status"] != "SKIPPED":
+        fault = next(r for r in alerts["evidence"]["windows"] if r["window"] == "fault")
+        assert fault["result"] == "caught" and "TemporalWorkerCannotReachServer" in fault["fired"]
+
+
 def test_timeouts_shorter_than_the_partition_fail_naming_every_timed_out_workflow(tmp_path):
     _, check = _check("sample_workflows/flawed/short_timeout.yaml", tmp_path, 1)
     evidence = check["evidence"]

@@ -68,6 +68,8 @@ def test_a_keyless_activity_no_retry_reached_is_a_warning_even_when_others_were_
 def test_without_tags_there_is_no_data_and_without_http_dependencies_it_is_skipped() -> None:
     untagged = activities_idempotent(observed([entry(1, None), entry(2, None)]))
     assert untagged.status == Status.NO_DATA and "2 requests carried no attempt tag" in untagged.summary
+    uncalled = activities_idempotent(observed([entry(1, 1, method="GET", path="/health")]))
+    assert uncalled.status == Status.SKIPPED and "No activity sent a PATCH/POST request" in uncalled.summary
     skipped = activities_idempotent(IdempotencyObservations((), ("payments",)))
     assert skipped.status == Status.SKIPPED and "payments" in skipped.summary
 

@@ -86,3 +86,15 @@ def test_a_server_restart_passes_only_when_nothing_was_lost_and_everything_repla
     broken = server_restart(restart(replays=(ReplayOutcome("wf-0", "r", True), ReplayOutcome("wf-1", "r", False, "NondeterminismError", "x"))), None, None)
     assert broken.status == Status.FAIL and broken.evidence["problems"][0]["problem"] == "does not replay"
     assert server_restart(restart(running_at_kill=()), None, None).status == Status.NO_DATA
+
+
+def test_a_partition_of_part_of_the_fleet_passes_only_when_the_connected_workers_carried_on():
+    healthy = ("orders-worker-0-direct",)
+    carried = observations(healthy_workers=healthy, healthy_tasks=(("wf-0", 104.0), ("wf-2", 106.0), ("wf-3", 115.0)))
+    result = server_connection(carried, SPEC, None)
+    assert result.status == Status.PASS, result.summary
+    assert result.evidence["healthy_tasks_during_fault"] == 2 and result.evidence["taken_over"] == 1
+    assert "1 workers that stayed connected completed 2 workflow tasks" in result.summary
+    idle = server_connection(observations(healthy_workers=healthy, healthy_tasks=(("wf-0", 115.0),)), SPEC, None)
+    assert idle.status == Status.FAIL and "completed no workflow task" in idle.summary
+    assert "healthy_workers" not in server_connection(observations(), SPEC, None).evidence
