@@ -83,6 +83,14 @@ class MessageReader:
             done.append(message)
         return done
 
+    @property
+    def pending_status(self) -> int | None:
+        """The status of a response whose head arrived and whose body did not (yet): what the dependency answered."""
+        if self.kind != "response" or self._head is None:
+            return None
+        parts = self._head[0].split(" ")
+        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+
     def close(self) -> list[Message]:
         """The stream ended: a response read until the close is complete now."""
         if self.opaque or self._body is None or self._body.mode != "until_close":

@@ -115,6 +115,8 @@ class ConnectionLedger:
 
     def closed(self) -> None:
         self._settle(self._responses.close())
+        if self._waiting:  # an answer cut short still says what the dependency did
+            self._waiting[0]["status"] = self._responses.pending_status
         for entry in self._waiting:  # the dependency never answered, or the caller never got the whole answer
             entry["answer_delivered"] = False
         self._waiting.clear()

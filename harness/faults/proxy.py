@@ -22,58 +22,19 @@ import socket
 import struct
 from collections.abc import AsyncIterator
 from dataclasses import asdict, dataclass
-from typing import Literal, get_args
 
 from harness.faults.ledger import ConnectionLedger, RequestLedger
+from harness.faults.toxics import TOXIC_KINDS, Toxic, ToxicKind, affects, bandwidth_delay, bandwidth_slices, chunk_delay
 
-ToxicKind = Literal["down", "timeout", "reset_peer", "latency", "bandwidth"]
-Stream = Literal["both", "upstream", "downstream"]
+__all__ = ["TOXIC_KINDS", "FaultProxy", "ProxyStats", "Toxic", "ToxicKind", "affects", "bandwidth_delay", "bandwidth_slices", "chunk_delay"]
+
 _log = logging.getLogger(__name__)
-
-TOXIC_KINDS: frozenset[str] = frozenset(get_args(ToxicKind))
 
 _READ_SIZE = 64 * 1024
 _QUEUED_CHUNKS = 64  # per direction; beyond this the reader waits, so a slow toxic back-pressures the sender
-_BANDWIDTH_SLICE_S = 0.1  # large chunks are sent in slices of this much time, as Toxiproxy does
 _CONNECT_TIMEOUT_S = 5.0
 _CLOSE_GRACE_S = 1.0
 _PROBE_TIMEOUT_S = 2.0
-
-
-@dataclass(frozen=True)
-class Toxic:
-    """One fault, in Toxiproxy's vocabulary."""
-
-    kind: ToxicKind
-    toxicity: float = 1.0  # probability that a connection is affected, drawn once per connection (ignored by `down`)
-    timeout_ms: int = 0  # timeout: close after this long (0 = hold until removed); reset_peer: RST after this long
-    latency_ms: int = 0  # latency: added to each chunk, both directions
-    jitter_ms: int = 0  # latency: +/- uniform
-    rate_kbps: int = 0  # bandwidth: KB/s per direction, 1 KB = 1024 bytes (Toxiproxy's `rate`)
-    stream: Stream = "both"  # upstream: client -> dependency; downstream: its answers (see the module docstring)
-
-    def __post_init__(self) -> None:
-        if self.kind not in TOXIC_KINDS:
-            raise ValueError(f"unknown toxic kind {self.kind!r}; expected one of {sorted(TOXIC_KINDS)}")
-        if not 0.0 <= self.toxicity <= 1.0:
-            raise ValueError(f"toxicity must be between 0 and 1, got {self.toxicity}")
-        for field in ("timeout_ms", "latency_ms", "jitter_ms", "rate_kbps"):
-            if getattr(self, field) < 0:
-                raise ValueError(f"{field} must not be negative, got {getattr(self, field)}")
-        if self.kind == "bandwidth" and self.rate_kbps <= 0:
-            raise ValueError("a bandwidth toxic needs rate_kbps > 0")
-        if self.stream not in get_args(Stream):
-            raise ValueError(f"stream must be one of {list(get_args(Stream))}, got {self.stream!r}")
-        if self.kind == "down" and self.stream != "both":
-            raise ValueError("a down toxic closes the listener: it has no stream")
-
-    def loses_answers(self) -> bool:
-        """Requests pass, answers are lost: timeout or reset_peer on the downstream only."""
-        return self.stream == "downstream" and self.kind in ("timeout", "reset_peer")
-
-    def shapes(self, *, upstream: bool) -> bool:
-        """Whether this toxic acts on the direction client -> upstream (`upstream`) or back."""
-        return self.stream == "both" or (self.stream == "upstream") == upstream
 
 
 @dataclass
@@ -91,32 +52,6 @@ class ProxyStats:
 
     def snapshot(self) -> dict[str, int]:
         return asdict(self)
-
-
-def affects(rng: random.Random, toxicity: float) -> bool:
-    """Whether a toxic applies to one connection: true with probability `toxicity`."""
-    return rng.random() < toxicity
-
-
-def chunk_delay(toxic: Toxic, rng: random.Random) -> float:
-    """Seconds a latency toxic holds one chunk: latency_ms plus uniform jitter in [-jitter_ms, +jitter_ms], never negative."""
-    if toxic.kind != "latency":
-        return 0.0
-    jitter = rng.uniform(-toxic.jitter_ms, toxic.jitter_ms) if toxic.jitter_ms else 0.0
-    return max(0.0, toxic.latency_ms + jitter) / 1000.0
-
-
-def bandwidth_delay(nbytes: int, rate_kbps: int) -> float:
-    """Seconds that sending `nbytes` takes at `rate_kbps` KB/s (1 KB = 1024 bytes)."""
-    if rate_kbps <= 0:
-        raise ValueError("rate_kbps must be positive")
-    return nbytes / (rate_kbps * 1024)
-
-
-def bandwidth_slices(data: bytes, rate_kbps: int) -> list[bytes]:
-    """`data` cut into pieces of at most one slice's worth of bytes, so a large chunk trickles out."""
-    size = max(1, int(rate_kbps * 1024 * _BANDWIDTH_SLICE_S))
-    return [data[i : i + size] for i in range(0, len(data), size)] or [data]
 
 
 def _reset(writer: asyncio.StreamWriter) -> None:
@@ -344,7 +279,14 @@ class FaultProxy:
         *, upstream: bool,
     ) -> None:
         """Copy one direction. A separate reader task stamps each chunk on arrival, so latency is added once per
-        chunk (not accumulated) while this single writer keeps the chunks in order."""
+        chunk (not accumulated) while this single writer keeps the chunks in order. A connection no toxic governs
+        (none ever will: applying one cuts it) is copied without that hop, so the idle proxy costs next to nothing."""
+        if toxic is None:
+            while chunk := await reader.read(_READ_SIZE):
+                self._pass(chunk, writer, ledger, upstream=upstream)
+                await writer.drain()
+            self._ended(writer, ledger, upstream=upstream)
+            return
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_QUEUED_CHUNKS)
         lost = False  # an answer of this connection was kept from the client
@@ -364,8 +306,6 @@ class FaultProxy:
                     lost = True
                     self._lose(chunk, live, writer, ledger)
                     continue
-                if ledger is not None and not upstream:
-                    ledger.answered(chunk, delivered=True)
                 shaping = live if live is not None and live.shapes(upstream=upstream) else None
                 if shaping is not None and shaping.kind == "latency":
                     await asyncio.sleep(max(0.0, arrived + chunk_delay(shaping, self._rng) - loop.time()))
@@ -373,18 +313,28 @@ class FaultProxy:
                 for piece in bandwidth_slices(chunk, rate) if rate else [chunk]:
                     if rate:
                         await asyncio.sleep(bandwidth_delay(len(piece), rate))
-                    writer.write(piece)
+                    self._pass(piece, writer, ledger, upstream=upstream)
                     await writer.drain()
-                    if upstream:
-                        self.stats.bytes_up += len(piece)
-                        if ledger is not None:
-                            ledger.sent(piece)
-                    else:
-                        self.stats.bytes_down += len(piece)
-            if upstream and ledger is not None:
-                ledger.caller_left()
-            if writer.can_write_eof():
-                writer.write_eof()
+            self._ended(writer, ledger, upstream=upstream)
+
+    def _pass(self, piece: bytes, writer: asyncio.StreamWriter, ledger: ConnectionLedger | None, *, upstream: bool) -> None:
+        """Write one piece on and account for it (the caller drains)."""
+        writer.write(piece)
+        if upstream:
+            self.stats.bytes_up += len(piece)
+            if ledger is not None:
+                ledger.sent(piece)
+        else:
+            self.stats.bytes_down += len(piece)
+            if ledger is not None:
+                ledger.answered(piece, delivered=True)
+
+    @staticmethod
+    def _ended(writer: asyncio.StreamWriter, ledger: ConnectionLedger | None, *, upstream: bool) -> None:
+        if upstream and ledger is not None:
+            ledger.caller_left()
+        if writer.can_write_eof():
+            writer.write_eof()
 
     def _lose(self, chunk: bytes, toxic: Toxic, client: asyncio.StreamWriter, ledger: ConnectionLedger | None) -> None:
         """An answer that a downstream toxic keeps from the client: swallowed (timeout) or the client reset (reset_peer)."""

@@ -67,13 +67,27 @@ async def _count_failures(endpoints, into: list[FailureCount]) -> None:
     await steps.repeat_every(1.0, sample, skip=(OSError,))
 
 
+def through_proxy(env: dict[str, str], proxy_address: str) -> dict[str, str]:
+    """`env` with the workers pointed at the proxy. A TLS target's certificate names the real host, not the proxy's
+    127.0.0.1, so TLS workers are told to verify it against that host (TEMPORAL_TLS_SERVER_NAME, which is also what
+    they send as SNI), unless the profile names a server already. TLS is on as the SDK reads it: TEMPORAL_TLS=true, or
+    an API key without TEMPORAL_TLS=false."""
+    tls_setting = env.get("TEMPORAL_TLS", "").lower()
+    tls = tls_setting == "true" or (bool(env.get("TEMPORAL_API_KEY")) and tls_setting != "false")
+    proxied = {**env, "TEMPORAL_ADDRESS": proxy_address}
+    if tls and not env.get("TEMPORAL_TLS_SERVER_NAME"):
+        proxied["TEMPORAL_TLS_SERVER_NAME"] = env["TEMPORAL_ADDRESS"].rpartition(":")[0]
+    return proxied
+
+
 async def _workers(
     ctx: ScenarioContext, stack: contextlib.AsyncExitStack, queue: str, address: str, name: str, tag: str, count: int = 0
 ) -> WorkerSupervisor:
     """Copies of the config's workers polling `queue` at `address` (`count`: that many of the first worker only)."""
     first = ctx.plan.config.workers[0]
     base = {k: v for k, v in ctx.supervisor.worker_env(first).items() if k not in first.env}
-    base["TEMPORAL_ADDRESS"] = address
+    if address != base["TEMPORAL_ADDRESS"]:
+        base = through_proxy(base, address)
     configs = [first.model_copy(update={"count": count})] if count else ctx.supervisor.configs
     supervisor = await stack.enter_async_context(WorkerSupervisor(
         configs, client=ctx.client, task_queue=queue, base_env=base, app_path=ctx.supervisor.app_path,

@@ -31,7 +31,7 @@ def run(config: str, tmp_path) -> tuple[dict[str, str], dict[str, dict], dict]:
 
 def test_a_failure_alert_summed_over_every_type_is_no_go_on_the_lint(tmp_path):
     statuses, checks, _ = run("alerts_missing_type.yaml", tmp_path)
-    assert statuses == {"determinism.static": "PASS", "retry.non_retryable": "PASS", "retry.policy": "PASS", "alerts.static": "FAIL", "alerts.fire": "PASS",
+    assert statuses == {"determinism.static": "PASS", "retry.non_retryable": "PASS", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", "alerts.static": "FAIL", "alerts.fire": "PASS",
                         "alerts.runbooks": "PASS"}
     static = checks["alerts.static"]
     assert static["evidence"]["coverage"] == [{"workflow_type": "OrderWorkflow", "failure_alerts": "none"}]
@@ -40,7 +40,7 @@ def test_a_failure_alert_summed_over_every_type_is_no_go_on_the_lint(tmp_path):
 
 def test_rules_for_the_other_metric_naming_are_no_go_and_never_fire(tmp_path):
     statuses, checks, _ = run("alerts_wrong_metric.yaml", tmp_path)
-    assert statuses == {"determinism.static": "PASS", "retry.non_retryable": "PASS", "retry.policy": "PASS", "alerts.static": "FAIL", "alerts.fire": "FAIL",
+    assert statuses == {"determinism.static": "PASS", "retry.non_retryable": "PASS", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", "alerts.static": "FAIL", "alerts.fire": "FAIL",
                         "alerts.runbooks": "PASS"}
     problems = [f["problem"] for f in checks["alerts.static"]["evidence"]["findings"]]
     assert any("reads temporal_workflow_failed_total, but the workers export temporal_workflow_failed" in p for p in problems)
@@ -54,7 +54,7 @@ def test_rules_for_the_other_metric_naming_are_no_go_and_never_fire(tmp_path):
 
 def test_a_threshold_the_outage_never_reaches_is_no_go_on_firing_only(tmp_path):
     statuses, checks, card = run("alerts_quiet_threshold.yaml", tmp_path)
-    assert statuses == {"determinism.static": "PASS", "retry.outage": "PASS", "retry.policy": "PASS", "alerts.static": "PASS",
+    assert statuses == {"determinism.static": "PASS", "retry.outage": "PASS", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", "alerts.static": "PASS",
                         "alerts.fire": "FAIL", "alerts.runbooks": "PASS"}
     fire = checks["alerts.fire"]
     rows = {w["window"]: w for w in fire["evidence"]["windows"]}

@@ -22,7 +22,7 @@ def test_heartbeating_export_is_noticed_within_its_heartbeat_timeout(tmp_path):
     result = run_cli("run", "--scenario", "longrun-heartbeat", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 0, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
-    assert {c["id"]: c["status"] for c in card["checks"]} == {"determinism.static": "PASS", "longrun.heartbeat": "PASS", "retry.policy": "PASS", **ALERTS_PASS}
+    assert {c["id"]: c["status"] for c in card["checks"]} == {"determinism.static": "PASS", "longrun.heartbeat": "PASS", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", **ALERTS_PASS}
     evidence = heartbeat_check(card)["evidence"]
     assert evidence["kill_confirmed"] and evidence["workers_killed"] == 2
     assert evidence["long_in_flight_at_kill"] == 2 and evidence["workflows_completed"] == 2
@@ -47,7 +47,7 @@ def test_silent_export_is_no_go_unnoticed_until_start_to_close(tmp_path):
     result = run_cli("run", "--config", "sample_workflows/flawed/silent_export.yaml", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 1, result.stdout + result.stderr
     card = json.loads((tmp_path / "scorecard.json").read_text())
-    assert {c["id"]: c["status"] for c in card["checks"]} == {"determinism.static": "PASS", "longrun.heartbeat": "FAIL", "retry.policy": "FAIL", **ALERTS_PASS}
+    assert {c["id"]: c["status"] for c in card["checks"]} == {"determinism.static": "PASS", "longrun.heartbeat": "FAIL", "retry.policy": "FAIL", "activities.idempotent": "SKIPPED", **ALERTS_PASS}
     check = heartbeat_check(card)
     assert "not detected within detection_timeout" in check["summary"] and "start-to-close 600s" in check["summary"]
     assert "does not heartbeat" in check["summary"] and "heartbeat_timeout" in check["remediation"]

@@ -44,7 +44,7 @@ def run(tmp_path: Path, *args: str) -> tuple[int, dict, str]:
 def test_good_app_holds_every_invariant_under_concurrent_bursts(tmp_path):
     code, card, output = run(tmp_path, "--scenario", "signals-concurrent")
     assert code == 0, output
-    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "PASS", "retry.policy": "PASS", **ALERTS_WITHOUT_FAULTS}, output
+    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "PASS", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", **ALERTS_WITHOUT_FAULTS}, output
     evidence = signals_check(card)["evidence"]
     assert evidence["delivery"] == "concurrent" and evidence["workflows"] == 36 and evidence["lost_signals"] == 0
     combinations = {}
@@ -60,7 +60,7 @@ def test_good_app_holds_every_invariant_under_concurrent_bursts(tmp_path):
 def test_flawed_app_is_no_go_on_the_race_with_a_sample_history(tmp_path):
     code, card, output = run(tmp_path, "--config", str(FLAWED))
     assert code == 1 and card["verdict"] == "NO-GO", output
-    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "FAIL", "retry.policy": "PASS", **ALERTS_WITHOUT_FAULTS}
+    assert statuses(card) == {"determinism.static": "PASS", "signals.concurrent": "FAIL", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", **ALERTS_WITHOUT_FAULTS}
     check = signals_check(card)
     broken = {row["invariant"]: row for row in check["evidence"]["violated_invariants"]}
     assert "decisions == 1" in broken and "approvals <= 1" in broken

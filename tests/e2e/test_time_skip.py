@@ -25,7 +25,7 @@ def test_a_month_of_subscriptions_survives_two_restarts_in_under_a_minute(tmp_pa
     result = run_cli("run", "--scenario", "longrun-time-skip", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 0, result.stdout + result.stderr
     statuses, check = time_skip_check(tmp_path)
-    assert statuses == {"determinism.static": "PASS", "longrun.time_skip": "PASS", "retry.policy": "PASS", **ALERTS_WITHOUT_FAULTS}, check["summary"]
+    assert statuses == {"determinism.static": "PASS", "longrun.time_skip": "PASS", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", **ALERTS_WITHOUT_FAULTS}, check["summary"]
     evidence = check["evidence"]
     assert evidence["workflow_days"] >= 30 and evidence["wall_seconds"] < 60  # the issue: 30 days in under a minute
     assert evidence["restarts"] == 2 and evidence["workers_killed"] == 4 and evidence["open_at_restart"] == 3
@@ -46,7 +46,7 @@ def test_signal_handler_reading_process_memory_is_no_go_on_nondeterminism(tmp_pa
     result = run_cli("run", "--config", "sample_workflows/flawed/restart_signal.yaml", "--out", str(tmp_path), marker=marker)
     assert result.returncode == 1, result.stdout + result.stderr
     statuses, check = time_skip_check(tmp_path)
-    assert statuses == {"determinism.static": "PASS", "longrun.time_skip": "FAIL", "retry.policy": "PASS", **ALERTS_WITHOUT_FAULTS}, check["summary"]
+    assert statuses == {"determinism.static": "PASS", "longrun.time_skip": "FAIL", "retry.policy": "PASS", "activities.idempotent": "SKIPPED", **ALERTS_WITHOUT_FAULTS}, check["summary"]
     assert "Nondeterminism error" in check["summary"] and "process memory" in check["remediation"]
     problems = check["evidence"]["problems"]
     assert problems and all(p["history"].startswith("histories/") for p in problems)

@@ -120,6 +120,15 @@ def test_an_answer_that_comes_after_the_caller_left_is_not_delivered() -> None:
     assert [(r["status"], r["answer_delivered"]) for r in ledger.requests] == [(201, False)]
 
 
+def test_an_answer_cut_after_its_head_still_records_the_status_the_dependency_gave() -> None:
+    ledger = RequestLedger("payments", "Idempotency-Key")
+    connection = ledger.connection()
+    connection.sent(request())
+    connection.answered(response().split(b"\r\n\r\n")[0] + b"\r\n\r\n", delivered=False)  # the head, then a reset
+    connection.closed()
+    assert [(r["status"], r["answer_delivered"]) for r in ledger.requests] == [(201, False)]
+
+
 def test_a_connection_that_is_not_http_is_counted_not_recorded() -> None:
     ledger = RequestLedger("db", "Idempotency-Key")
     connection = ledger.connection()

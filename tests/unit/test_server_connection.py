@@ -15,7 +15,7 @@ from harness.observe.model import (
     ServerConnectionObservations,
     ServerRestartObservations,
 )
-from harness.scenarios.server_connection import ServerConnectionScenario
+from harness.scenarios.server_connection import ServerConnectionScenario, through_proxy
 from harness.scorecard.model import Status
 from tests.conftest import REPO
 from tests.unit.observations import record
@@ -98,3 +98,14 @@ def test_a_partition_of_part_of_the_fleet_passes_only_when_the_connected_workers
     idle = server_connection(observations(healthy_workers=healthy, healthy_tasks=(("wf-0", 115.0),)), SPEC, None)
     assert idle.status == Status.FAIL and "completed no workflow task" in idle.summary
     assert "healthy_workers" not in server_connection(observations(), SPEC, None).evidence
+
+
+def test_tls_workers_behind_the_frontend_proxy_verify_the_real_host_and_plain_ones_are_only_redirected():
+    direct = {"TEMPORAL_ADDRESS": "orders.example.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "orders"}
+    assert through_proxy(direct, "127.0.0.1:4100") == {**direct, "TEMPORAL_ADDRESS": "127.0.0.1:4100"}
+    for tls in ({"TEMPORAL_TLS": "true"}, {"TEMPORAL_API_KEY": "k"}):
+        proxied = through_proxy({**direct, **tls}, "127.0.0.1:4100")
+        assert proxied["TEMPORAL_ADDRESS"] == "127.0.0.1:4100" and proxied["TEMPORAL_TLS_SERVER_NAME"] == "orders.example.tmprl.cloud"
+    assert "TEMPORAL_TLS_SERVER_NAME" not in through_proxy({**direct, "TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"}, "127.0.0.1:1")
+    named = through_proxy({**direct, "TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_NAME": "internal"}, "127.0.0.1:1")
+    assert named["TEMPORAL_TLS_SERVER_NAME"] == "internal"
