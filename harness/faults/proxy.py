@@ -206,8 +206,8 @@ class FaultProxy:
         self.stats.active += 1
         task = asyncio.get_running_loop().create_task(self._serve(reader, writer, toxic), name=f"{self.name}-connection")
         self._connections[task] = writer
-        if toxic is not None and toxic.kind in ("timeout", "reset_peer"):
-            self._held.add(task)
+        if toxic is not None and toxic.kind in ("timeout", "reset_peer") and not toxic.loses_answers():
+            self._held.add(task)  # a toxic that only loses answers holds a connection once it lost one (_lose)
         task.add_done_callback(self._forget)
 
     def _forget(self, task: asyncio.Task[None]) -> None:
@@ -301,10 +301,10 @@ class FaultProxy:
             while (item := await queue.get()) is not None:
                 arrived, chunk = item
                 live = toxic if toxic is not None and self._toxic is toxic else None  # remove() lifts it from live links
-                if live is not None and live.loses_answers() and not upstream:
+                if not upstream and toxic is not None and (lost or (live is not None and live.loses_answers())):
                     self.stats.answers_lost += not lost
-                    lost = True
-                    self._lose(chunk, live, writer, ledger)
+                    lost = True  # the rest of a broken answer is lost too, even once the toxic is lifted
+                    self._lose(chunk, toxic, writer, ledger)
                     continue
                 shaping = live if live is not None and live.shapes(upstream=upstream) else None
                 if shaping is not None and shaping.kind == "latency":
@@ -340,6 +340,8 @@ class FaultProxy:
         """An answer that a downstream toxic keeps from the client: swallowed (timeout) or the client reset (reset_peer)."""
         if ledger is not None:
             ledger.answered(chunk, delivered=False)
+        if toxic.kind == "timeout":  # the answer is broken now: remove() closes the connection, nothing more gets through
+            self._held.update(task for task, writer in self._connections.items() if writer is client)
         if toxic.kind == "reset_peer":
             _reset(client)
             raise _AnswerReset

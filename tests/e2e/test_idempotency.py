@@ -33,7 +33,10 @@ def test_a_charge_retried_with_a_fresh_key_or_none_is_no_go_naming_both_requests
         attempts = [r["attempt"] for r in duplicate["requests"]]
         assert attempts == sorted(attempts) and len(set(attempts)) == len(attempts) >= 2
         assert duplicate["workflow_status"] == "COMPLETED" and duplicate["history_attempts"] >= attempts[-1]
-        assert all(r["status"] == 201 for r in duplicate["requests"])  # the service charged every time
+        # each attempt reached the service; the last one's answer got back (a lost one shows no status when the
+        # connection was reset before the service answered)
+        assert duplicate["requests"][-1]["status"] == 201
+        assert all(r["status"] == 201 or r["answer_delivered"] is False for r in duplicate["requests"])
         keys = [r["idempotency_key"] for r in duplicate["requests"]]
         assert (len(set(keys)) == len(keys) and None not in keys) if twin == "fresh_key" else keys == [None] * len(keys)
     lost = [d for d in duplicates if d["requests"][0]["scenario"] == "retry-lost-answers"]

@@ -25,16 +25,26 @@ from harness.faults.proxy import FaultProxy, Toxic
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-def payment_port() -> Iterator[int]:
+def _payment_service(*extra: str) -> Iterator[int]:
     port = processes.free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "sample_workflows.payment_service", "--port", str(port)], stdout=subprocess.DEVNULL)
+    argv = [sys.executable, "-m", "sample_workflows.payment_service", "--port", str(port), *extra]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL)
     try:
         asyncio.run(_until_listening(port))
         yield port
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+@pytest.fixture(scope="module")
+def payment_port() -> Iterator[int]:
+    yield from _payment_service()
+
+
+@pytest.fixture(scope="module")
+def slow_payment_port() -> Iterator[int]:
+    yield from _payment_service("--latency-ms", "800")
 
 
 async def _until_listening(port: int) -> None:
@@ -112,3 +122,15 @@ async def test_a_downstream_toxic_lets_the_charge_happen_and_loses_its_answer(le
         assert (await http.post(f"http://127.0.0.1:{proxy.port}/charges", json={"amount_cents": 5})).status_code == 201
     await asyncio.sleep(0.1)
     assert [r["answer_delivered"] for r in ledger.requests if r["method"] == "POST"] == [False, True]
+
+
+async def test_a_call_whose_answer_comes_after_the_fault_ended_gets_its_answer(slow_payment_port: int) -> None:
+    ledger = RequestLedger("payments", "Idempotency-Key")
+    async with FaultProxy("payments", "127.0.0.1", slow_payment_port, ledger=ledger) as proxy:
+        async with httpx.AsyncClient(timeout=5) as http:
+            await proxy.apply(Toxic("reset_peer", stream="downstream"))
+            call = asyncio.create_task(http.post(f"http://127.0.0.1:{proxy.port}/charges", json={"amount_cents": 5}))
+            await asyncio.sleep(0.3)  # the charge is in progress at the service
+            await proxy.remove()
+            assert (await call).status_code == 201
+    assert [(r["status"], r["answer_delivered"]) for r in ledger.requests] == [(201, True)] and proxy.stats.answers_lost == 0
