@@ -11,6 +11,7 @@ a caller killed meanwhile has closed its side).
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from urllib.parse import quote, unquote
 
 from harness.faults.http_stream import Message, MessageReader
 
+_log = logging.getLogger(__name__)
 TAG_HEADER = "X-Readiness-Attempt"
 TAG_ENV = "READINESS_TAG_REQUESTS"
 """Set for the workers when a dependency keeps a ledger: they tag each request an activity attempt sends."""
@@ -104,14 +106,25 @@ class ConnectionLedger:
 
     def sent(self, data: bytes) -> None:
         """Bytes that were written to the dependency."""
-        for message in self._requests.feed(data):
-            self._responses.expect_response_to(message.method)
-            self._waiting.append(self._ledger.record(message, self._number))
+        try:
+            for message in self._requests.feed(data):
+                self._responses.expect_response_to(message.method)
+                self._waiting.append(self._ledger.record(message, self._number))
+        except Exception:  # noqa: BLE001 - recording must never break the traffic it watches
+            self._stop_reading("request")
 
     def answered(self, data: bytes, *, delivered: bool) -> None:
         """Bytes the dependency answered with; `delivered` False when a fault kept them from the caller."""
         self._answer_lost |= not delivered or self._caller_gone
-        self._settle(self._responses.feed(data))
+        try:
+            self._settle(self._responses.feed(data))
+        except Exception:  # noqa: BLE001
+            self._stop_reading("response")
+
+    def _stop_reading(self, side: str) -> None:
+        _log.warning("%s: could not read a %s on connection %d; the rest of it is forwarded unrecorded",
+                     self._ledger.dependency, side, self._number, exc_info=True)
+        self._requests.opaque = self._responses.opaque = True
 
     def closed(self) -> None:
         self._settle(self._responses.close())

@@ -135,3 +135,17 @@ def test_a_connection_that_is_not_http_is_counted_not_recorded() -> None:
     connection.sent(b"\x00\x00\x00\x08\x04\xd2\x16\x2f")  # a PostgreSQL SSLRequest
     connection.closed()
     assert ledger.requests == [] and ledger.opaque_connections == 1
+
+
+def test_a_framing_error_stops_the_recording_of_that_connection_and_never_raises(monkeypatch) -> None:
+    ledger = RequestLedger("payments", "Idempotency-Key")
+    connection = ledger.connection()
+
+    def broken(self, data):
+        raise RuntimeError("framing bug")
+
+    monkeypatch.setattr(MessageReader, "feed", broken)
+    connection.sent(request())
+    connection.answered(response(), delivered=True)
+    connection.closed()
+    assert ledger.requests == [] and ledger.opaque_connections == 1
