@@ -44,7 +44,7 @@ class Message:
     @property
     def status(self) -> int:
         parts = self.start_line.split(" ")
-        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        return int(parts[1]) if len(parts) > 1 and _digits(parts[1]) else 0
 
 
 @dataclass
@@ -89,7 +89,7 @@ class MessageReader:
         if self.kind != "response" or self._head is None:
             return None
         parts = self._head[0].split(" ")
-        return int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else None
+        return int(parts[1]) if len(parts) > 1 and _digits(parts[1]) else None
 
     def close(self) -> list[Message]:
         """The stream ended: a response read until the close is complete now."""
@@ -124,7 +124,7 @@ class MessageReader:
             return False
         self._head = (start, headers)  # type: ignore[assignment]
         self._body = self._body_of(start, headers)  # type: ignore[arg-type]
-        return True
+        return self._head is not None  # None: its framing could not be read (Content-Length: abc), reading stopped
 
     def _plausible_start(self) -> bool:
         """Whether the bytes so far can begin an HTTP/1.x message (a TLS hello or an HTTP/2 preface cannot)."""
@@ -137,7 +137,7 @@ class MessageReader:
     def _valid_start(self, start: str) -> bool:
         parts = start.split(" ")
         if self.kind == "response":
-            return len(parts) >= 2 and parts[0].startswith("HTTP/1.") and parts[1].isdigit()
+            return len(parts) >= 2 and parts[0].startswith("HTTP/1.") and _digits(parts[1])
         return len(parts) == 3 and parts[0] in _METHODS and parts[2].startswith("HTTP/1.")
 
     def _body_of(self, start: str, headers: tuple[tuple[str, str], ...]) -> _Body | None:
@@ -216,6 +216,11 @@ class MessageReader:
         self.opaque = True
         self._buffer.clear()
         self._head, self._body = None, None
+
+
+def _digits(text: str) -> bool:
+    """ASCII digits only: str.isdigit() also takes latin-1 superscripts, which int() refuses."""
+    return text.isascii() and text.isdigit()
 
 
 def _header(line: str) -> tuple[str, str] | None:

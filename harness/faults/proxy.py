@@ -253,13 +253,15 @@ class FaultProxy:
             graceful = False
             raise
         finally:
-            if ledger is not None:
-                ledger.closed()
-            for writer in filter(None, (client, upstream)):
-                if graceful:
-                    await _close(writer)
-                else:
-                    writer.transport.abort()
+            try:
+                if ledger is not None:
+                    ledger.closed()
+            finally:
+                for writer in filter(None, (client, upstream)):
+                    if graceful:
+                        await _close(writer)
+                    else:
+                        writer.transport.abort()
 
     async def _hold(self, client_reader: asyncio.StreamReader, upstream_reader: asyncio.StreamReader, toxic: Toxic) -> None:
         """Swallow data both ways until the client leaves or the toxic's timeout passes (0 with `timeout`: until cut)."""

@@ -53,7 +53,7 @@ def _wrap_httpx() -> None:
     import httpx
 
     def tagged(request: httpx.Request) -> None:
-        if TAG_HEADER not in request.headers and (tag := current_tag()) is not None:
+        if (tag := current_tag()) is not None:  # overwritten: a Request reused by a later attempt carries the old tag
             request.headers[TAG_HEADER] = tag
 
     sync_send, async_send = httpx.Client.send, httpx.AsyncClient.send

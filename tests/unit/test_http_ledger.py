@@ -149,3 +149,17 @@ def test_a_framing_error_stops_the_recording_of_that_connection_and_never_raises
     connection.answered(response(), delivered=True)
     connection.closed()
     assert ledger.requests == [] and ledger.opaque_connections == 1
+
+
+@pytest.mark.parametrize("stream", [
+    b"POST /c HTTP/1.1\r\nContent-Length: 5, 5\r\n\r\nhello", b"POST /c HTTP/1.1\r\nContent-Length: abc\r\n\r\n",
+], ids=["repeated-length", "non-numeric-length"])
+def test_a_head_whose_body_length_cannot_be_read_stops_the_reading_without_raising(stream: bytes) -> None:
+    reader = MessageReader("request")
+    assert reader.feed(stream) == [] and reader.opaque
+
+
+def test_a_status_with_non_ascii_digits_is_not_http() -> None:
+    reader = MessageReader("response")
+    reader.expect_response_to("GET")
+    assert reader.feed("HTTP/1.1 \u00b200 OK\r\n\r\n".encode("latin-1")) == [] and reader.opaque
