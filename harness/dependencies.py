@@ -30,6 +30,8 @@ class Dependencies:
     """{dependency name: its fault proxy}."""
     ledgers: dict[str, RequestLedger] = field(default_factory=dict)
     """{dependency name: its ledger}, for the dependencies declared with `http:`."""
+    upstreams: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """{dependency name: (host, port) the proxy forwards to}: another set of proxies can front the same processes."""
 
     def enter_scenario(self, name: str) -> None:
         """Requests from now on are recorded as sent during scenario `name`."""
@@ -58,24 +60,35 @@ async def _process(dep: DependencyConfig, env: dict[str, str], cwd: Path, log_di
         await processes.stop(proc)
 
 
+async def behind_proxies(
+    deps: list[DependencyConfig], upstreams: dict[str, tuple[str, int]], stack: AsyncExitStack
+) -> Dependencies:
+    """A set of fault proxies (and ledgers) in front of running dependencies, each entered into `stack`: a fault on
+    one set never reaches the workers of another."""
+    running = Dependencies(upstreams=upstreams)
+    for dep in deps:
+        host, port = upstreams[dep.name]
+        ledger = RequestLedger(dep.name, dep.http.idempotency_header) if dep.http else None
+        proxy = await stack.enter_async_context(FaultProxy(dep.name, host, port, ledger=ledger))
+        if ledger is not None:
+            running.ledgers[dep.name] = ledger
+            running.env[TAG_ENV] = "1"
+        running.proxies[dep.name] = proxy
+        running.env[dep.env_var] = dep.url.replace("{port}", str(proxy.port))
+    return running
+
+
 @asynccontextmanager
 async def running_dependencies(
     deps: list[DependencyConfig], env: dict[str, str], cwd: Path, log_dir: Path
 ) -> AsyncIterator[Dependencies]:
     """Start them all, each behind a proxy; yield the worker environment and the proxies. Exit stops them all."""
     async with AsyncExitStack() as stack:
-        running = Dependencies()
+        upstreams: dict[str, tuple[str, int]] = {}
         for dep in deps:
             if dep.upstream:
                 host, _, port_text = dep.upstream.rpartition(":")
-                port = int(port_text)
+                upstreams[dep.name] = (host, int(port_text))
             else:
-                host, port = "127.0.0.1", await stack.enter_async_context(_process(dep, env, cwd, log_dir))
-            ledger = RequestLedger(dep.name, dep.http.idempotency_header) if dep.http else None
-            proxy = await stack.enter_async_context(FaultProxy(dep.name, host, port, ledger=ledger))
-            if ledger is not None:
-                running.ledgers[dep.name] = ledger
-                running.env[TAG_ENV] = "1"
-            running.proxies[dep.name] = proxy
-            running.env[dep.env_var] = dep.url.replace("{port}", str(proxy.port))
-        yield running
+                upstreams[dep.name] = ("127.0.0.1", await stack.enter_async_context(_process(dep, env, cwd, log_dir)))
+        yield await behind_proxies(deps, upstreams, stack)

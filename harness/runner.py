@@ -6,6 +6,7 @@ phase still stops workers, dependencies and the server.
 
 from __future__ import annotations
 
+import functools
 import time
 import traceback
 import uuid
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness import server
+from harness import lanes, server
 from harness.alerts.observe import observe as observe_alerts
 from harness.audit import audit
 from harness.checks import alert_firing, alert_rules, catalog, idempotency, policies
@@ -29,14 +30,13 @@ from harness.config.scenarios import ScenarioSpec
 from harness.dependencies import running_dependencies
 from harness.environment import Environment
 from harness.errors import ConfigError
-from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
 from harness.faults.ledger import RequestLedger
 from harness.history import record as history_record
 from harness.journal import Journal, Step, now_iso
 from harness.observe import ledger as ledger_view
 from harness.observe.definitions import read_history_files, run_definitions
 from harness.observe.model import WorkflowRecord
-from harness.observe.recorder import MetricRecorder, MetricWindow, Scrape
+from harness.observe.recorder import MetricWindow, Scrape
 from harness.observe.workflow_types import workflow_type_stats
 from harness.plan import RunPlan
 from harness.processes import RUN_ID_ENV
@@ -47,7 +47,6 @@ from harness.scenarios.registry import KINDS, Registry
 from harness.scorecard.model import CheckResult, ScenarioSummary, Scorecard, Status, TargetInfo
 from harness.scorecard.verdict import EXIT_CODES, decide
 from harness.scorecard.waivers import apply_waivers, unused_waivers
-from harness.workers import WorkerSupervisor
 
 __all__ = ["REPORT_FILES", "RunOptions", "ensure_writable", "execute", "preflight", "recorded_profile", "without_credentials"]
 
@@ -63,6 +62,8 @@ class RunOptions:
     """The run history to read "since the last GO" from (the CLI records the run there); None: neither."""
     kinds: Registry = field(default=KINDS)
     """The scenario kinds the plan was loaded with."""
+    lanes: int | None = None
+    """Scenario lanes on a local target (None: harness.lanes.MAX_LANES; 1: one after another)."""
 
 
 def preflight(plan: RunPlan, options: RunOptions) -> None:
@@ -197,7 +198,15 @@ class _Scenarios:
     """Workflows of kinds whose clock is workflow time: their latencies are skipped time."""
 
 
-async def _run_scenario(ctx: ScenarioContext, scenario: ScenarioSpec, kinds: Registry, into: _Scenarios) -> None:
+@dataclass(frozen=True)
+class _ScenarioResult:
+    summary: ScenarioSummary
+    checks: list[CheckResult]
+    workflows: tuple[WorkflowRecord, ...]
+    clock: str
+
+
+async def _run_scenario(ctx: ScenarioContext, scenario: ScenarioSpec, kinds: Registry) -> _ScenarioResult:
     """Run one scenario and its checks; a harness failure becomes ERROR checks, not a crash of the run."""
     kind = kinds[scenario.kind]
     started = time.monotonic()
@@ -216,11 +225,10 @@ async def _run_scenario(ctx: ScenarioContext, scenario: ScenarioSpec, kinds: Reg
         log.parent.mkdir(parents=True, exist_ok=True)
         log.write_text(traceback.format_exc())
         results, status = _errored_checks(scenario, kind.check_ids, error), "error"
-    into.summaries.append(ScenarioSummary(
+    summary = ScenarioSummary(
         name=scenario.name, kind=scenario.kind, status=status, duration_s=round(time.monotonic() - started, 2), error=error
-    ))
-    into.checks.extend(results)
-    (into.time_skipped if kind.clock == "workflow" else into.wall_clock).extend(workflows)
+    )
+    return _ScenarioResult(summary, results, workflows, kind.clock)
 
 
 @dataclass(frozen=True)
@@ -241,46 +249,42 @@ class _Driven:
     """What the run's processes left for the run-wide checks."""
 
     target: server.Target
-    recorder: MetricRecorder
+    windows: list[MetricWindow]
     snapshot: tuple[Scrape, ...]
     """A last scrape of every worker."""
     ledgers: dict[str, RequestLedger]
 
 
 async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> _Driven:
-    """Start the target, the dependencies behind their fault proxies and the workers (each entered into `stack`),
-    then run every scenario."""
+    """Start the target, the dependencies behind their fault proxies and the workers of every lane (each entered
+    into `stack`), then run every scenario."""
     plan, options, journal, log_dir = run.plan, run.options, run.journal, run.out_dir / "logs"
+    spec = _target_spec(plan, options)
     with journal.step("start target", address=options.address or "embedded") as step:
-        environment = await stack.enter_async_context(
-            Environment.open(_target_spec(plan, options), log_dir / "temporal-server.log", run.base_env)
-        )
-        target, client = environment.target, environment.client
+        environment = await stack.enter_async_context(Environment.open(spec, log_dir / "temporal-server.log", run.base_env))
+        target = environment.target
         step.detail.update(address=target.address, namespace=target.namespace, server_version=target.server_version)
     with journal.step("start dependencies behind fault proxies", names=[d.name for d in plan.config.dependencies]) as step:
         dependencies = await stack.enter_async_context(
             running_dependencies(plan.config.dependencies, without_credentials(run.base_env), plan.app_path, log_dir)
         )
         step.detail["env"] = dependencies.env
-    fault_switch = ActivityFaultSwitch(run.out_dir / "faults" / "activity-faults.json")
-    supervisor = await stack.enter_async_context(
-        WorkerSupervisor(
-            plan.config.workers, client=client, task_queue=plan.config.task_queue,
-            base_env={**target.worker_env(run.base_env), **dependencies.env, FAULTS_FILE_ENV: str(fault_switch.path)},
-            app_path=plan.app_path, log_dir=log_dir, run_id=run.run_id, profile=options.profile,
-            scrape_job=plan.config.alerts.scrape_job if plan.config.alerts else "temporal-workers",
-        )
-    )
-    with journal.step("start workers") as step:
-        step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
-    recorder = MetricRecorder(supervisor.metrics_endpoints)
-    ctx = ScenarioContext(
-        client, supervisor, plan, journal, run.out_dir, run.run_id, dependencies=dependencies, faults=fault_switch,
-        load_env=target.worker_env(run.base_env), locust_workers=options.locust_workers, recorder=recorder,
-    )
-    for scenario in plan.scenarios:
-        await _run_scenario(ctx, scenario, options.kinds, into)
-    return _Driven(target, recorder, await recorder.snapshot(), dependencies.ledgers)
+    setup = lanes.LaneSetup(plan, journal, run.out_dir, run.run_id, run.base_env, options.profile, options.locust_workers)
+    openers = [functools.partial(lanes.open_lane, setup, 0, environment, dependencies, stack)] + [
+        functools.partial(lanes.extra_lane, setup, number, spec, dependencies, stack)
+        for number in range(1, lanes.lane_count(options.lanes, spec, len(plan.scenarios)))
+    ]
+    results, contexts = await lanes.run_in_lanes(openers, plan.scenarios, lambda ctx, s: _run_scenario(ctx, s, options.kinds))
+    for result in results:
+        into.summaries.append(result.summary)
+        into.checks.extend(result.checks)
+        (into.time_skipped if result.clock == "workflow" else into.wall_clock).extend(result.workflows)
+    recorders = [ctx.recorder for ctx in contexts if ctx.recorder is not None]
+    snapshot = tuple(scrape for scrapes in [await recorder.snapshot() for recorder in recorders] for scrape in scrapes)
+    ledgers = {
+        name: RequestLedger.merged([ctx.dependencies.ledgers[name] for ctx in contexts]) for name in dependencies.ledgers
+    }
+    return _Driven(target, [w for recorder in recorders for w in recorder.windows], snapshot, ledgers)
 
 
 async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], None] | None = None) -> Scorecard:
@@ -308,9 +312,9 @@ async def execute(plan: RunPlan, options: RunOptions, on_step: Callable[[Step], 
     with run.journal.step("side-effect ledger of every http dependency") as step:
         ledger_check = idempotency_check(plan, out_dir, driven.ledgers)
         step.detail.update(status=ledger_check.status.value)
-    target, recorder = driven.target, driven.recorder
-    with run.journal.step("alert checks", windows=len(recorder.windows)) as step:
-        alerts = await alert_checks(plan, recorder.windows, driven.snapshot, tuple(t.workflow_type for t in workflow_types), out_dir)
+    target = driven.target
+    with run.journal.step("alert checks", windows=len(driven.windows)) as step:
+        alerts = await alert_checks(plan, driven.windows, driven.snapshot, tuple(t.workflow_type for t in workflow_types), out_dir)
         step.detail.update({r.id: r.status.value for r in alerts})
     today = date.today()
     results = apply_waivers([static, *scenarios.checks, policy, ledger_check, *alerts], plan.waivers, today)

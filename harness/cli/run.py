@@ -119,6 +119,11 @@ locust_workers_option = click.option(
     "--locust-workers", type=click.IntRange(0, 64), default=0, show_default=True, metavar="N",
     help="Run Locust as a master and N local worker processes (0: one process).",
 )
+lanes_option = click.option(
+    "--lanes", type=click.IntRange(1, 8), default=None, metavar="N",
+    help="On a local target, run the scenarios side by side in N lanes, each with its own dev server, workers and "
+    "dependency proxies  [default: 3; 1: one after another; always 1 on an existing cluster].",
+)
 scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar="NAME", help="Run only this scenario (repeatable).")
 
 
@@ -129,6 +134,7 @@ scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar
 @address_option
 @namespace_option
 @locust_workers_option
+@lanes_option
 @profile_option(
     help="Environment profile from the config's `profiles` (its address, namespace, TLS and API key; a protected one refuses "
     "scenarios). Built in: local = the config's target, an embedded dev server by default; compose = the docker-compose.yml "
@@ -141,10 +147,12 @@ scenario_option = click.option("--scenario", "scenarios", multiple=True, metavar
 )
 def run(
     config_path: Path, scenarios: tuple[str, ...], out_dir: Path, address: str | None, namespace: str | None, locust_workers: int,
-    profile: str, history_db: Path, waivers: Path | None,
+    lanes: int | None, profile: str, history_db: Path, waivers: Path | None,
 ) -> None:
     """Run the scenarios against the app and write scorecard.json, scorecard.md, scorecard.html and junit.xml."""
-    options = RunOptions(out_dir=out_dir, address=address, namespace=namespace, locust_workers=locust_workers, history_db=history_db)
+    options = RunOptions(
+        out_dir=out_dir, address=address, namespace=namespace, locust_workers=locust_workers, history_db=history_db, lanes=lanes
+    )
     plan, options = _plan(config_path, scenarios, options, profile, waivers)
     card, reports = _execute(plan, options)
     record_run(history_db, card, out_dir)

@@ -80,6 +80,21 @@ class RequestLedger:
         self.requests.append(entry)
         return entry
 
+    @classmethod
+    def merged(cls, ledgers: list[RequestLedger]) -> RequestLedger:
+        """One dependency's ledgers from several proxy sets (one per scenario lane) as one, in arrival order;
+        connection numbers stay distinct."""
+        first = ledgers[0]
+        whole = cls(first.dependency, first.idempotency_header)
+        entries: list[dict[str, Any]] = []
+        for ledger in ledgers:
+            entries += [{**entry, "connection": entry["connection"] + whole._connections} for entry in ledger.requests]
+            whole._connections += ledger._connections
+            whole.opaque_connections += ledger.opaque_connections
+        entries.sort(key=lambda entry: entry["at"])  # stable: one lane's requests keep their order
+        whole.requests = [{**entry, "seq": seq} for seq, entry in enumerate(entries, 1)]
+        return whole
+
     def write(self, path: Path) -> None:
         """One JSON object per line, written whole (to a temporary name, then renamed)."""
         path.parent.mkdir(parents=True, exist_ok=True)

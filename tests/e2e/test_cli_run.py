@@ -137,7 +137,18 @@ def test_good_app_is_go(tmp_path):
     assert (tmp_path / "scorecard.md").read_text().count("GO") >= 1 and (tmp_path / "junit.xml").exists()
     steps = json.loads((tmp_path / "journal.json").read_text())["steps"]
     assert all(s["status"] == "ok" for s in steps) and any(s["name"] == "SIGKILL all workers" for s in steps)
-    fault_step = next(s for s in steps if s["name"].startswith("fault "))
+    lane_steps = [s for s in steps if s["name"].startswith("start lane ")]
+    assert [s["name"] for s in lane_steps] == ["start lane 1: dev server and dependency proxies", "start lane 2: dev server and dependency proxies"]
+    first_env = next(s for s in steps if s["name"] == "start dependencies behind fault proxies")["detail"]["env"]
+    payment_urls = {first_env["PAYMENT_URL"], *(s["detail"]["env"]["PAYMENT_URL"] for s in lane_steps)}
+    assert len(payment_urls) == 3  # every lane's workers reach payments through a proxy of their own
+    assert len({s["detail"]["address"] for s in lane_steps} | {card["run"]["target"]["address"]}) == 3
+    spans = {
+        name: (min(s["started_at"] for s in steps if s["scenario"] == name), max(s["ended_at"] for s in steps if s["scenario"] == name))
+        for name in ("retry-outage", "worker-restart", "retry-lost-answers")
+    }
+    assert spans["worker-restart"][0] < spans["retry-outage"][1] and spans["retry-lost-answers"][0] < spans["retry-outage"][1]
+    fault_step = next(s for s in steps if s["name"].startswith("fault ") and s["scenario"] == "retry-outage")
     assert fault_step["detail"]["confirmed"] is True and fault_step["detail"]["probe_refused"] is True
     assert "Verdict: GO" in result.stdout
     assert processes_with_marker(marker) == []  # no worker, proxy target, Locust or server process left

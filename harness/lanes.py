@@ -1,0 +1,114 @@
+"""Scenario lanes: on a local target the scenarios run side by side.
+
+Each lane has its own dev server, its own copy of the config's workers and its own fault proxies in front of the
+same dependency processes, so a kill, an outage or a burst of load in one lane never reaches another lane's
+workflows, workers or metrics. A free lane takes the next scenario in the declared order; results keep that order.
+On an existing cluster there is one lane: the run never adds servers to a cluster that is not ours.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+from harness.config.models import EmbeddedTarget, ExistingTarget
+from harness.config.scenarios import ScenarioSpec
+from harness.dependencies import Dependencies, behind_proxies
+from harness.environment import Environment
+from harness.faults.activity import FAULTS_FILE_ENV, ActivityFaultSwitch
+from harness.journal import Journal
+from harness.observe.recorder import MetricRecorder
+from harness.plan import RunPlan
+from harness.profiles import Profile
+from harness.scenarios.base import ScenarioContext
+from harness.workers import WorkerSupervisor
+
+MAX_LANES = 3
+"""Three lanes keep the default run's longest scenario the critical path on two cores without crowding them."""
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LaneSetup:
+    """What every lane is built from."""
+
+    plan: RunPlan
+    journal: Journal
+    out_dir: Path
+    run_id: str
+    base_env: dict[str, str]
+    """The harness's environment with the profile's secrets: for child processes only."""
+    profile: Profile
+    locust_workers: int
+
+
+def lane_count(requested: int | None, target: EmbeddedTarget | ExistingTarget, scenarios: int) -> int:
+    """`requested` (None: MAX_LANES) on a local target, never more than there are scenarios; 1 on an existing cluster."""
+    if isinstance(target, ExistingTarget):
+        return 1
+    return max(1, min(MAX_LANES if requested is None else requested, scenarios))
+
+
+async def open_lane(
+    setup: LaneSetup, number: int, environment: Environment, dependencies: Dependencies, stack: AsyncExitStack
+) -> ScenarioContext:
+    """Start the lane's workers on `environment` (entered into `stack`) and return what its scenarios get."""
+    plan, target, suffix = setup.plan, environment.target, f"-lane{number}" if number else ""
+    fault_switch = ActivityFaultSwitch(setup.out_dir / "faults" / f"activity-faults{suffix}.json")
+    supervisor = await stack.enter_async_context(
+        WorkerSupervisor(
+            plan.config.workers, client=environment.client, task_queue=plan.config.task_queue,
+            base_env={**target.worker_env(setup.base_env), **dependencies.env, FAULTS_FILE_ENV: str(fault_switch.path)},
+            app_path=plan.app_path, log_dir=setup.out_dir / "logs", run_id=setup.run_id + suffix, profile=setup.profile,
+            scrape_job=plan.config.alerts.scrape_job if plan.config.alerts else "temporal-workers",
+        )
+    )
+    with setup.journal.step("start workers" + (f" (lane {number})" if number else "")) as step:
+        step.detail["identities"] = [w.identity for w in await supervisor.start_all()]
+    return ScenarioContext(
+        environment.client, supervisor, plan, setup.journal, setup.out_dir, setup.run_id, dependencies=dependencies,
+        faults=fault_switch, load_env=target.worker_env(setup.base_env), locust_workers=setup.locust_workers,
+        recorder=MetricRecorder(supervisor.metrics_endpoints),
+    )
+
+
+async def extra_lane(
+    setup: LaneSetup, number: int, target: EmbeddedTarget, first: Dependencies, stack: AsyncExitStack
+) -> ScenarioContext:
+    """Lane `number` (1, 2, ...): a dev server of its own and proxies of its own in front of `first`'s dependencies."""
+    with setup.journal.step(f"start lane {number}: dev server and dependency proxies") as step:
+        log = setup.out_dir / "logs" / f"temporal-server-lane{number}.log"
+        environment = await stack.enter_async_context(Environment.dev_server(target, log, setup.base_env))
+        dependencies = await behind_proxies(setup.plan.config.dependencies, first.upstreams, stack)
+        step.detail.update(address=environment.address, env=dependencies.env)
+    return await open_lane(setup, number, environment, dependencies, stack)
+
+
+async def run_in_lanes(
+    openers: list[Callable[[], Awaitable[ScenarioContext]]], scenarios: list[ScenarioSpec],
+    run_one: Callable[[ScenarioContext, ScenarioSpec], Awaitable[T]],
+) -> tuple[list[T], list[ScenarioContext]]:
+    """Open the first lane, then the others while the first runs its scenario (an app whose workers cannot start
+    fails once, in the first lane), and run every scenario in the first free lane. Returns the results in the order
+    of `scenarios` and the lanes. An exception in one lane cancels the others and is raised as itself."""
+    results: list[T | None] = [None] * len(scenarios)
+    contexts: list[ScenarioContext | None] = [await openers[0]()] + [None] * (len(openers) - 1)
+    queue = iter(enumerate(scenarios))
+
+    async def lane(number: int) -> None:
+        contexts[number] = ctx = contexts[number] or await openers[number]()
+        for index, scenario in queue:  # one iterator for all lanes: each takes the next scenario when it is free
+            results[index] = await run_one(ctx, scenario)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for number in range(len(openers)):
+                group.create_task(lane(number))
+    except BaseExceptionGroup as failed:
+        raise failed.exceptions[0] from None
+    return results, contexts  # type: ignore[return-value]
