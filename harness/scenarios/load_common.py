@@ -73,7 +73,7 @@ async def drive(
         spec,
         env=ctx.load_env,
         work_dir=work_dir,
-        log_dir=ctx.out_dir / "logs",
+        log_dir=ctx.out_dir / "logs" / f"load-{scenario.name}",  # scenarios in other lanes may run Locust meanwhile
         locust_workers=ctx.locust_workers,
     )
     return result, started, time.time()
@@ -91,7 +91,7 @@ async def wait_for_first_start(ctx: ScenarioContext, load: asyncio.Task, scenari
         return any(p.stat().st_size for p in folder.glob("ids-*.txt"))
 
     if not await steps.poll_until(started, bool, timeout=LOAD_START_TIMEOUT_S, interval=steps.QUICK_POLL_S):
-        raise ProcessError(f"the load generator started no workflow within {LOAD_START_TIMEOUT_S:.0f}s (see logs/locust-*.log)")
+        raise ProcessError(f"the load generator started no workflow within {LOAD_START_TIMEOUT_S:.0f}s (see logs/load-{scenario}/locust-*.log)")
     return time.time()
 
 
