@@ -3,9 +3,9 @@
 Temporal runs activities at least once. A worker killed after the payment API charged the card, or an answer lost
 on the way back, means the attempt is retried and the call is made again; the workflow completes and every other
 check stays green. This check reads the side-effect ledger of every dependency declared with `http:` over the
-whole run (every kill, outage and retry of every scenario): a logical operation (the same workflow, activity and
-n-th call to one method and path) that reached the dependency more than once is safe only when every one of those
-requests carried the same idempotency key.
+whole run (every kill, outage and retry of every scenario): a logical operation (one activity's call to one method
+and path, paired across attempts by key or body, harness.observe.ledger) that reached the dependency more than once
+is safe only when every one of those requests carried the same idempotency key.
 
 - FAIL: an operation repeated without a key, or with a different key per attempt (named with both requests).
 - WARN: nothing repeated unsafely, but an activity type whose calls carry no key was never repeated in the run.

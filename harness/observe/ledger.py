@@ -1,8 +1,9 @@
 """What `activities.idempotent` reads: the ledgers' requests grouped into logical operations, tied to history.
 
-A logical operation is the n-th request with one method and path that one activity (workflow id, run id, activity
-id) sends in an attempt. The same operation sent by two attempts reached the dependency twice: a retry, a worker
-that died after the call, or an answer that a fault lost. Histories add what the workflow recorded of that activity
+A logical operation is what one activity (workflow id, run id, activity id) sends to one method and path: requests of
+different attempts are the same operation when they carry the same key or the same body, or when each attempt made
+that call once. The same operation sent by two attempts reached the dependency twice: a retry, a worker that died
+after the call, or an answer that a fault lost. Histories add what the workflow recorded of that activity
 (its type, how many attempts Temporal counts, how it ended, how the workflow ended), so a duplicate can be shown
 next to a workflow that completed as if nothing happened.
 """
@@ -53,7 +54,7 @@ class Operation:
     method: str
     path: str
     occurrence: int
-    """1 for the first request with this method and path in an attempt, 2 for the second, ..."""
+    """1 for the activity's first operation on this method and path, 2 for the second, ..."""
     requests: tuple[LedgerRequest, ...]
     history_attempts: int | None = None
     """Attempts Temporal recorded for the activity (None: no history of the workflow was collected)."""
@@ -100,10 +101,47 @@ def read_ledger(path: Path) -> list[dict]:
         raise ConfigError(f"not a request ledger: {exc}", file=str(path)) from None
 
 
+def _request(entry: dict, tag: dict) -> LedgerRequest:
+    return LedgerRequest(
+        seq=entry["seq"], at=entry["at"], scenario=entry.get("scenario", ""), method=entry["method"], path=entry["path"],
+        idempotency_key=entry.get("idempotency_key"), body_sha256=entry.get("body_sha256", ""), status=entry.get("status"),
+        answer_delivered=entry.get("answer_delivered"), attempt=tag["attempt"],
+    )
+
+
+def _same_operation(request: LedgerRequest, op: list[LedgerRequest]) -> bool:
+    """Another attempt's request is the same operation when it carries one of `op`'s keys, or (whatever its key)
+    the same body: a retry that re-sent the body under a fresh key is what the check exists to catch."""
+    if any(r.attempt == request.attempt for r in op):
+        return False
+    if request.idempotency_key is not None and any(r.idempotency_key == request.idempotency_key for r in op):
+        return True
+    return bool(request.body_sha256) and any(r.body_sha256 == request.body_sha256 for r in op)
+
+
+def _pair_attempts(requests: list[LedgerRequest]) -> list[list[LedgerRequest]]:
+    """One activity's requests to one method and path, as operations. Requests of different attempts pair by key or
+    body, so an attempt that resumes from heartbeat details (attempt 2 starts at item 4) or sends concurrent calls in
+    another order is not mistaken for a changed key; when every attempt made one lone call, those calls are one
+    operation whatever changed between them (a timestamp in the body, a fresh key)."""
+    ops: list[list[LedgerRequest]] = []
+    for request in requests:
+        match = next((op for op in ops if _same_operation(request, op)), None)
+        if match is None:
+            ops.append([request])
+        else:
+            match.append(request)
+    per_attempt = defaultdict(int)
+    for request in requests:
+        per_attempt[request.attempt] += 1
+    if len(ops) > 1 and len(per_attempt) == len(requests):
+        return [requests]
+    return ops
+
+
 def operations(dependency: str, entries: Iterable[dict], methods: Sequence[str]) -> tuple[list[Operation], int, int]:
     """Group the tagged requests of `methods` into operations; also returns the untagged and unjudged counts."""
-    per_attempt: dict[tuple, int] = defaultdict(int)
-    grouped: dict[tuple, list[LedgerRequest]] = defaultdict(list)
+    by_endpoint: dict[tuple, list[LedgerRequest]] = defaultdict(list)
     untagged = unjudged = 0
     for entry in sorted(entries, key=lambda e: e["seq"]):
         tag = entry.get("attempt")
@@ -114,17 +152,11 @@ def operations(dependency: str, entries: Iterable[dict], methods: Sequence[str])
             untagged += 1
             continue
         activity = (tag["workflow_id"], tag["run_id"], tag["activity_id"], tag["activity_type"])
-        endpoint = (entry["method"], entry["path"])
-        per_attempt[(*activity, *endpoint, tag["attempt"])] += 1
-        key = (*activity, *endpoint, per_attempt[(*activity, *endpoint, tag["attempt"])])
-        grouped[key].append(LedgerRequest(
-            seq=entry["seq"], at=entry["at"], scenario=entry.get("scenario", ""), method=entry["method"], path=entry["path"],
-            idempotency_key=entry.get("idempotency_key"), body_sha256=entry.get("body_sha256", ""), status=entry.get("status"),
-            answer_delivered=entry.get("answer_delivered"), attempt=tag["attempt"],
-        ))
+        by_endpoint[(*activity, entry["method"], entry["path"])].append(_request(entry, tag))
     found = [
-        Operation(dependency, wf, run, act, kind, method, path, n, tuple(requests))
-        for (wf, run, act, kind, method, path, n), requests in grouped.items()
+        Operation(dependency, wf, run, act, kind, method, path, number, tuple(requests))
+        for (wf, run, act, kind, method, path), sent in by_endpoint.items()
+        for number, requests in enumerate(_pair_attempts(sent), 1)
     ]
     return found, untagged, unjudged
 

@@ -9,12 +9,12 @@ from harness.scorecard.model import Status
 
 
 def entry(seq: int, attempt: int | None, *, key: str | None = "wf-1:charge", method: str = "POST", path: str = "/charges",
-          workflow: str = "order-1", activity_id: str = "2", activity_type: str = "charge_payment") -> dict:
+          workflow: str = "order-1", activity_id: str = "2", activity_type: str = "charge_payment", body: str = "ab") -> dict:
     tag = None if attempt is None else {
         "workflow_id": workflow, "run_id": "r1", "activity_id": activity_id, "activity_type": activity_type, "attempt": attempt
     }
     return {"seq": seq, "at": 100.0 + seq, "scenario": "retry-lost-answers", "connection": seq, "method": method, "path": path,
-            "idempotency_key": key, "body_sha256": "ab" * 8, "body_bytes": 40, "attempt": tag, "status": 201, "answer_delivered": seq > 1}
+            "idempotency_key": key, "body_sha256": body * 8, "body_bytes": 40, "attempt": tag, "status": 201, "answer_delivered": seq > 1}
 
 
 def observed(entries: list[dict], methods=("POST", "PATCH"), not_judged=()) -> IdempotencyObservations:
@@ -23,10 +23,10 @@ def observed(entries: list[dict], methods=("POST", "PATCH"), not_judged=()) -> I
     return IdempotencyObservations((ledger,), tuple(not_judged))
 
 
-def test_the_nth_call_of_each_attempt_is_one_operation_and_safe_methods_and_untagged_calls_are_counted_apart() -> None:
+def test_calls_of_two_attempts_pair_by_key_and_safe_methods_and_untagged_calls_are_counted_apart() -> None:
     entries = [
-        entry(1, 1, key="c1", path="/chunks"), entry(2, 1, key="c2", path="/chunks"),  # two chunks in one attempt
-        entry(3, 2, key="c1", path="/chunks"), entry(4, 2, key="c2", path="/chunks"),  # the retry sends both again
+        entry(1, 1, key="c1", path="/chunks", body="01"), entry(2, 1, key="c2", path="/chunks", body="02"),  # two chunks
+        entry(3, 2, key="c1", path="/chunks", body="01"), entry(4, 2, key="c2", path="/chunks", body="02"),  # sent again
         entry(5, 1, method="GET", path="/quota"), entry(6, None),
     ]
     ops, untagged, unjudged = operations("storage", entries, ["POST"])
@@ -95,3 +95,34 @@ def test_gather_reads_the_run_ledger_files_of_http_dependencies_only(tmp_path) -
     assert obs.not_judged == ("cache",)
     [ledger] = obs.ledgers
     assert ledger.opaque_connections == 3 and len(ledger.operations) == 1 and ledger.operations[0].history_attempts is None
+
+
+def _problems(entries: list[dict]) -> list[tuple[tuple, str]]:
+    ops, _, _ = operations("storage", entries, ["POST"])
+    return sorted((op.keys, classify(op)) for op in ops)
+
+
+def test_an_attempt_that_resumes_from_heartbeat_details_is_not_a_changed_key() -> None:
+    """Attempt 1 wrote items 1-3 and died; attempt 2 resumes at item 4: new bodies, new keys, nothing repeated."""
+    entries = [entry(n, 1, key=f"item-{n}", body=f"0{n}") for n in (1, 2, 3)] + [
+        entry(n, 2, key=f"item-{n}", body=f"0{n}") for n in (4, 5)
+    ]
+    assert {problem for _, problem in _problems(entries)} == {"once_with_key"}
+    resent_under_a_fresh_key = [*entries, entry(6, 2, key="item-3-again", body="03")]  # attempt 2 re-sent item 3
+    assert (("item-3", "item-3-again"), "key_changed") in _problems(resent_under_a_fresh_key)
+
+
+def test_concurrent_calls_sent_in_another_order_by_the_retry_pair_by_key() -> None:
+    entries = [entry(1, 1, key="a", body="0a"), entry(2, 1, key="b", body="0b"), entry(3, 2, key="b", body="0b"), entry(4, 2, key="a", body="0a")]
+    assert _problems(entries) == [(("a", "a"), "repeated_with_key"), (("b", "b"), "repeated_with_key")]
+
+
+def test_lone_calls_of_each_attempt_are_one_operation_whatever_changed_between_them() -> None:
+    """One call per attempt: a timestamp in the body or a fresh key does not make it another operation."""
+    assert _problems([entry(1, 1, key=None, body="01"), entry(2, 2, key=None, body="02")]) == [((None, None), "duplicated_without_key")]
+    assert _problems([entry(1, 1, key="uuid-1", body="01"), entry(2, 2, key="uuid-2", body="02")]) == [(("uuid-1", "uuid-2"), "key_changed")]
+
+
+def test_keyless_calls_of_a_multi_call_attempt_pair_by_body() -> None:
+    entries = [entry(1, 1, key=None, body="01"), entry(2, 1, key=None, body="02"), entry(3, 2, key=None, body="02")]
+    assert _problems(entries) == [((None,), "once_without_key"), ((None, None), "duplicated_without_key")]
