@@ -107,6 +107,8 @@ class MessageReader:
     def _read_head(self) -> bool:
         while self._buffer.startswith(b"\r\n"):  # tolerated between messages
             del self._buffer[:2]
+        if self._buffer == b"\r":  # half of such a CRLF: the rest is in the next read
+            return False
         end = self._buffer.find(b"\r\n\r\n")
         if end < 0:
             if len(self._buffer) > MAX_HEAD_BYTES or (self._buffer and not self._plausible_start()):
@@ -143,8 +145,9 @@ class MessageReader:
     def _body_of(self, start: str, headers: tuple[tuple[str, str], ...]) -> _Body | None:
         values = {key.lower(): value.strip() for key, value in headers}
         if self.kind == "response":
-            method = self._request_methods.popleft() if self._request_methods else ""
             status = int(start.split(" ")[1])
+            interim = 100 <= status < 200 and status != 101  # 100 Continue, 103 Early Hints: the final answer follows
+            method = (self._request_methods[0] if interim else self._request_methods.popleft()) if self._request_methods else ""
             if status == 101 or (method == "CONNECT" and 200 <= status < 300):
                 self.opaque = True  # the connection is another protocol from here on
             if status < 200 or status in _NO_BODY_STATUS or method == "HEAD":

@@ -153,6 +153,8 @@ class ConnectionLedger:
 
     def _settle(self, responses: list[Message]) -> None:
         for response in responses:
+            if 100 <= response.status < 200 and response.status != 101:
+                continue  # an interim answer; the request's own answer is still to come
             if not self._waiting:
                 break
             entry = self._waiting.popleft()

@@ -163,3 +163,25 @@ def test_a_status_with_non_ascii_digits_is_not_http() -> None:
     reader = MessageReader("response")
     reader.expect_response_to("GET")
     assert reader.feed("HTTP/1.1 \u00b200 OK\r\n\r\n".encode("latin-1")) == [] and reader.opaque
+
+
+def test_an_interim_answer_is_not_the_requests_answer() -> None:
+    """100 Continue and 103 Early Hints come before the real answer, which is the one recorded."""
+    ledger = RequestLedger("payments", "Idempotency-Key")
+    connection = ledger.connection()
+    connection.sent(request(key="k-1"))
+    connection.sent(request(key="k-2"))
+    connection.answered(b"HTTP/1.1 100 Continue\r\n\r\n" + b"HTTP/1.1 103 Early Hints\r\nLink: </a.css>\r\n\r\n", delivered=True)
+    assert [r["status"] for r in ledger.requests] == [None, None]
+    connection.answered(response(201) + response(409, b"{}"), delivered=True)
+    connection.closed()
+    assert [(r["idempotency_key"], r["status"], r["answer_delivered"]) for r in ledger.requests] == [("k-1", 201, True), ("k-2", 409, True)]
+
+
+def test_a_read_that_ends_inside_the_crlf_between_messages_waits_for_the_rest() -> None:
+    reader = MessageReader("response")
+    reader.expect_response_to("POST")
+    reader.expect_response_to("POST")
+    assert [m.status for m in reader.feed(response(201) + b"\r")] == [201]
+    assert [m.status for m in reader.feed(b"\n" + response(200))] == [200]
+    assert not reader.opaque
