@@ -70,13 +70,14 @@ async def _count_failures(endpoints, into: list[FailureCount]) -> None:
 def through_proxy(env: dict[str, str], proxy_address: str) -> dict[str, str]:
     """`env` with the workers pointed at the proxy. A TLS target's certificate names the real host, not the proxy's
     127.0.0.1, so TLS workers are told to verify it against that host (TEMPORAL_TLS_SERVER_NAME, which is also what
-    they send as SNI), unless the profile names a server already. TLS is on as the SDK reads it: TEMPORAL_TLS=true, or
-    an API key without TEMPORAL_TLS=false."""
+    they send as SNI), unless the profile names a server already. TLS is on as the SDK's envconfig reads it: unless
+    TEMPORAL_TLS=false, TEMPORAL_TLS=true, any other TEMPORAL_TLS_* setting (mTLS certificates) or an API key."""
     tls_setting = env.get("TEMPORAL_TLS", "").lower()
-    tls = tls_setting == "true" or (bool(env.get("TEMPORAL_API_KEY")) and tls_setting != "false")
+    tls_settings = any(k.startswith("TEMPORAL_TLS_") and v for k, v in env.items()) or bool(env.get("TEMPORAL_API_KEY"))
+    tls = tls_setting == "true" or (tls_setting != "false" and tls_settings)
     proxied = {**env, "TEMPORAL_ADDRESS": proxy_address}
     if tls and not env.get("TEMPORAL_TLS_SERVER_NAME"):
-        proxied["TEMPORAL_TLS_SERVER_NAME"] = env["TEMPORAL_ADDRESS"].rpartition(":")[0]
+        proxied["TEMPORAL_TLS_SERVER_NAME"] = env["TEMPORAL_ADDRESS"].rpartition(":")[0].removeprefix("[").removesuffix("]")
     return proxied
 
 

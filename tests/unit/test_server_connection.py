@@ -103,9 +103,12 @@ def test_a_partition_of_part_of_the_fleet_passes_only_when_the_connected_workers
 def test_tls_workers_behind_the_frontend_proxy_verify_the_real_host_and_plain_ones_are_only_redirected():
     direct = {"TEMPORAL_ADDRESS": "orders.example.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "orders"}
     assert through_proxy(direct, "127.0.0.1:4100") == {**direct, "TEMPORAL_ADDRESS": "127.0.0.1:4100"}
-    for tls in ({"TEMPORAL_TLS": "true"}, {"TEMPORAL_API_KEY": "k"}):
+    for tls in ({"TEMPORAL_TLS": "true"}, {"TEMPORAL_API_KEY": "k"}, {"TEMPORAL_TLS_CLIENT_CERT_PATH": "/c.pem", "TEMPORAL_TLS_CLIENT_KEY_PATH": "/k.pem"}):
         proxied = through_proxy({**direct, **tls}, "127.0.0.1:4100")
         assert proxied["TEMPORAL_ADDRESS"] == "127.0.0.1:4100" and proxied["TEMPORAL_TLS_SERVER_NAME"] == "orders.example.tmprl.cloud"
     assert "TEMPORAL_TLS_SERVER_NAME" not in through_proxy({**direct, "TEMPORAL_API_KEY": "k", "TEMPORAL_TLS": "false"}, "127.0.0.1:1")
+    assert "TEMPORAL_TLS_SERVER_NAME" not in through_proxy({**direct, "TEMPORAL_TLS_CLIENT_CERT_PATH": "/c", "TEMPORAL_TLS": "false"}, "127.0.0.1:1")
+    ipv6 = through_proxy({"TEMPORAL_ADDRESS": "[2001:db8::7]:7233", "TEMPORAL_TLS": "true"}, "127.0.0.1:1")
+    assert ipv6["TEMPORAL_TLS_SERVER_NAME"] == "2001:db8::7"
     named = through_proxy({**direct, "TEMPORAL_TLS": "true", "TEMPORAL_TLS_SERVER_NAME": "internal"}, "127.0.0.1:1")
     assert named["TEMPORAL_TLS_SERVER_NAME"] == "internal"
