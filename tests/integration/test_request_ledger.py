@@ -134,3 +134,25 @@ async def test_a_call_whose_answer_comes_after_the_fault_ended_gets_its_answer(s
             await proxy.remove()
             assert (await call).status_code == 201
     assert [(r["status"], r["answer_delivered"]) for r in ledger.requests] == [(201, True)] and proxy.stats.answers_lost == 0
+
+
+async def test_a_caller_that_resets_before_the_answer_did_not_get_it(slow_payment_port: int) -> None:
+    """A killed worker's kernel may reset its connections instead of closing them: the charge happened, the answer
+    reached nobody."""
+    import socket
+    import struct
+
+    ledger = RequestLedger("payments", "Idempotency-Key")
+    async with FaultProxy("payments", "127.0.0.1", slow_payment_port, ledger=ledger) as proxy:
+        body = b'{"amount_cents": 5}'
+        head = f"POST /charges HTTP/1.1\r\nHost: pay\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        caller = socket.create_connection(("127.0.0.1", proxy.port))
+        caller.sendall(head.encode() + body)
+        await asyncio.sleep(0.3)  # the service is charging (800 ms)
+        caller.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        caller.close()  # RST, not FIN
+        for _ in range(60):
+            if ledger.requests and ledger.requests[0]["answer_delivered"] is not None:
+                break
+            await asyncio.sleep(0.05)
+    assert [(r["method"], r["answer_delivered"]) for r in ledger.requests] == [("POST", False)]
