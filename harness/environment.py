@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -93,36 +93,47 @@ class Environment:
         """`temporal server start-dev` on free loopback ports (one task-queue partition, so every poller is listed).
         With `db_file` its state persists in that SQLite file, and with the same `ports` a second start resumes it."""
         cli = server.find_temporal_cli(spec.temporal_cli)
-        port, http_port, metrics_port = ports or (processes.free_port(), processes.free_port(), processes.free_port())
-        argv = [
-            str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
-            "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn", *server.SINGLE_PARTITION,
-        ]
-        if db_file is not None:
-            argv += ["--db-filename", str(db_file)]
-        if spec.namespace != "default":
-            argv += ["--namespace", spec.namespace]
-        target = server.Target(kind="embedded", address=f"127.0.0.1:{port}", namespace=spec.namespace)
-        async with _local_server(argv, env, log_path, "the dev server", lambda: server.connect(target, timeout=3.0)) as (proc, client):
-            details = {"grpc_port": str(port), "metrics_port": str(metrics_port), "pid": str(proc.pid), "log": str(log_path)}
-            target = replace(target, server_version=await server.server_version(client), details=details)
-            yield Environment(target, client, pid=proc.pid)
+
+        @asynccontextmanager
+        async def start() -> AsyncIterator[Environment]:
+            port, http_port, metrics_port = ports or (processes.free_port(), processes.free_port(), processes.free_port())
+            argv = [
+                str(cli), "server", "start-dev", "--ip", "127.0.0.1", "--port", str(port), "--http-port", str(http_port),
+                "--metrics-port", str(metrics_port), "--headless", "--log-level", "warn", *server.SINGLE_PARTITION,
+            ]
+            if db_file is not None:
+                argv += ["--db-filename", str(db_file)]
+            if spec.namespace != "default":
+                argv += ["--namespace", spec.namespace]
+            target = server.Target(kind="embedded", address=f"127.0.0.1:{port}", namespace=spec.namespace)
+            async with _local_server(argv, env, log_path, "the dev server", lambda: server.connect(target, timeout=3.0)) as (proc, client):
+                details = {"grpc_port": str(port), "metrics_port": str(metrics_port), "pid": str(proc.pid), "log": str(log_path)}
+                yield Environment(replace(target, server_version=await server.server_version(client), details=details), client, pid=proc.pid)
+
+        async with AsyncExitStack() as stack:
+            yield await _with_fresh_ports(stack, start, retry=ports is None)
 
     @staticmethod
     @asynccontextmanager
     async def time_skipping(log_path: Path, env: dict[str, str]) -> AsyncIterator[Environment]:
         """The time-skipping test server on a free loopback port: workflow time passes only when skipped."""
-        port = processes.free_port()
-        target = server.Target(kind="time-skipping", address=f"127.0.0.1:{port}", namespace=time_skipping.NAMESPACE)
 
-        async def connect() -> Client:
-            client = await Client.connect(target.address, namespace=target.namespace)
-            await client.test_service.get_current_time(Empty())
-            return client
+        @asynccontextmanager
+        async def start() -> AsyncIterator[Environment]:
+            port = processes.free_port()
+            target = server.Target(kind="time-skipping", address=f"127.0.0.1:{port}", namespace=time_skipping.NAMESPACE)
 
-        argv = [str(time_skipping.find_test_server()), str(port)]
-        async with _local_server(argv, env, log_path, "the time-skipping test server", connect) as (proc, client):
-            yield Environment(replace(target, details={"pid": str(proc.pid), "log": str(log_path)}), client, clock="workflow", pid=proc.pid)
+            async def connect() -> Client:
+                client = await Client.connect(target.address, namespace=target.namespace)
+                await client.test_service.get_current_time(Empty())
+                return client
+
+            argv = [str(time_skipping.find_test_server()), str(port)]
+            async with _local_server(argv, env, log_path, "the time-skipping test server", connect) as (proc, client):
+                yield Environment(replace(target, details={"pid": str(proc.pid), "log": str(log_path)}), client, clock="workflow", pid=proc.pid)
+
+        async with AsyncExitStack() as stack:
+            yield await _with_fresh_ports(stack, start, retry=True)
 
     @staticmethod
     @asynccontextmanager
@@ -140,25 +151,56 @@ class Environment:
         return Environment.dev_server(spec, log_path, env)
 
 
+PORT_RETRIES = 2
+PORT_TAKEN = ("address already in use", "address in use")
+"""How a local server that lost its free port to another process says so (the dev server's and the test server's words)."""
+
+
+async def _with_fresh_ports(
+    stack: AsyncExitStack, start: Callable[[], AbstractAsyncContextManager[Environment]], *, retry: bool
+) -> Environment:
+    """Enter `start()` (which picks free ports each time); a port taken between picking and binding (lanes start
+    servers side by side, other programs bind ports too) is retried on new ports when `retry`."""
+    for attempt in range(PORT_RETRIES + 1):
+        try:
+            return await stack.enter_async_context(start())
+        except TargetError as exc:
+            if not retry or attempt == PORT_RETRIES or not any(words in str(exc).lower() for words in PORT_TAKEN):
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 @asynccontextmanager
 async def _local_server(
     argv: list[str], env: dict[str, str], log_path: Path, what: str, connect: Callable[[], Awaitable[Client]]
 ) -> AsyncIterator[tuple[asyncio.subprocess.Process, Client]]:
     """Start a local server in its own process group, wait (bounded) until `connect` succeeds, stop it on exit."""
+    offset = log_path.stat().st_size if log_path.exists() else 0  # an earlier try on other ports logged above it
     proc = await processes.spawn(argv, env=env, log_path=log_path)
     try:
-        yield proc, await _wait_ready(proc, log_path, what, connect)
+        yield proc, await _wait_ready(proc, log_path, what, connect, offset)
     finally:
         await processes.stop(proc)
 
 
-async def _wait_ready(proc: asyncio.subprocess.Process, log_path: Path, what: str, connect: Callable[[], Awaitable[Client]]) -> Client:
+def _port_taken(log_path: Path, offset: int) -> bool:
+    with open(log_path, "rb") as log:
+        log.seek(offset)
+        written = log.read(64_000).decode("utf-8", "replace").lower()
+    return any(words in written for words in PORT_TAKEN)
+
+
+async def _wait_ready(
+    proc: asyncio.subprocess.Process, log_path: Path, what: str, connect: Callable[[], Awaitable[Client]], offset: int = 0
+) -> Client:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + START_TIMEOUT_S
     last_error: Exception | None = None
     while loop.time() < deadline:
         if proc.returncode is not None:
             raise TargetError(f"{what} exited with code {proc.returncode}:\n{processes.tail(log_path)}")
+        if last_error is not None and _port_taken(log_path, offset):  # the test server says so and keeps running
+            raise TargetError(f"{what} could not bind its port (address already in use):\n{processes.tail(log_path)}")
         try:
             async with asyncio.timeout(3.0):
                 return await connect()
