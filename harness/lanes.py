@@ -9,6 +9,7 @@ On an existing cluster there is one lane: the run never adds servers to a cluste
 from __future__ import annotations
 
 import asyncio
+import functools
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -89,26 +90,35 @@ async def extra_lane(
     return await open_lane(setup, number, environment, dependencies, stack)
 
 
+async def open_lanes(openers: list[Callable[[], Awaitable[ScenarioContext]]]) -> list[ScenarioContext]:
+    """The first lane, then the others side by side (an app whose workers cannot start fails once, in the first
+    lane). Every lane is up before any scenario starts, so no scenario's measurements share the machine with the
+    start of servers and workers."""
+    first = await openers[0]()
+    return [first, *await _all(openers[1:])]
+
+
 async def run_in_lanes(
-    openers: list[Callable[[], Awaitable[ScenarioContext]]], scenarios: list[ScenarioSpec],
-    run_one: Callable[[ScenarioContext, ScenarioSpec], Awaitable[T]],
-) -> tuple[list[T], list[ScenarioContext]]:
-    """Open the first lane, then the others while the first runs its scenario (an app whose workers cannot start
-    fails once, in the first lane), and run every scenario in the first free lane. Returns the results in the order
-    of `scenarios` and the lanes. An exception in one lane cancels the others and is raised as itself."""
+    lanes: list[ScenarioContext], scenarios: list[ScenarioSpec], run_one: Callable[[ScenarioContext, ScenarioSpec], Awaitable[T]],
+) -> list[T]:
+    """Run every scenario in the first free lane; results in the order of `scenarios`. An exception in one lane
+    cancels the others and is raised as itself."""
     results: list[T | None] = [None] * len(scenarios)
-    contexts: list[ScenarioContext | None] = [await openers[0]()] + [None] * (len(openers) - 1)
     queue = iter(enumerate(scenarios))
 
-    async def lane(number: int) -> None:
-        contexts[number] = ctx = contexts[number] or await openers[number]()
+    async def lane(ctx: ScenarioContext) -> None:
         for index, scenario in queue:  # one iterator for all lanes: each takes the next scenario when it is free
             results[index] = await run_one(ctx, scenario)
 
+    await _all([functools.partial(lane, ctx) for ctx in lanes])
+    return results  # type: ignore[return-value]
+
+
+async def _all(calls: list[Callable[[], Awaitable[T]]]) -> list[T]:
+    """Await every call concurrently; the first exception cancels the rest and is raised as itself."""
     try:
         async with asyncio.TaskGroup() as group:
-            for number in range(len(openers)):
-                group.create_task(lane(number))
+            tasks = [group.create_task(call()) for call in calls]
     except BaseExceptionGroup as failed:
         raise failed.exceptions[0] from None
-    return results, contexts  # type: ignore[return-value]
+    return [task.result() for task in tasks]

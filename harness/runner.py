@@ -274,7 +274,8 @@ async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> _Driven:
         functools.partial(lanes.extra_lane, setup, number, spec, dependencies, stack)
         for number in range(1, lanes.lane_count(options.lanes, spec, len(plan.scenarios)))
     ]
-    results, contexts = await lanes.run_in_lanes(openers, plan.scenarios, lambda ctx, s: _run_scenario(ctx, s, options.kinds))
+    contexts = await lanes.open_lanes(openers)
+    results = await lanes.run_in_lanes(contexts, plan.scenarios, lambda ctx, s: _run_scenario(ctx, s, options.kinds))
     for result in results:
         into.summaries.append(result.summary)
         into.checks.extend(result.checks)

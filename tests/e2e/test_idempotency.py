@@ -4,6 +4,7 @@ with the duplicate requests named, after a worker kill mid-charge and after answ
 from __future__ import annotations
 
 import json
+import re
 import uuid
 
 import pytest
@@ -25,7 +26,7 @@ def test_a_charge_retried_with_a_fresh_key_or_none_is_no_go_naming_both_requests
     assert card["verdict"] == "NO-GO" and card["verdict_reason"] == "failed: activities.idempotent"
     check = next(c for c in card["checks"] if c["id"] == "activities.idempotent")
     assert check["status"] == "FAIL" and check["subjects"] == ["activity_type:charge_payment"]
-    assert "charge_payment in " in check["summary"] and "sent POST /charges 2 times" in check["summary"]
+    assert "charge_payment in " in check["summary"] and re.search(r"sent POST /charges [2-9] times", check["summary"])
     duplicates = check["evidence"]["duplicates"]
     assert {d["problem"] for d in duplicates} == {problem}
     assert {d["requests"][0]["scenario"] for d in duplicates} == {"worker-restart", "retry-lost-answers"}

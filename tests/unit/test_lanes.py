@@ -27,14 +27,6 @@ class _Spec:
         self.name, self.seconds = name, seconds
 
 
-def _openers(count: int, opened: list[int], delay: float = 0.0):
-    async def open_one(number: int) -> str:
-        await asyncio.sleep(delay * number)
-        opened.append(number)
-        return f"lane{number}"
-    return [lambda n=n: open_one(n) for n in range(count)]
-
-
 async def test_a_free_lane_takes_the_next_scenario_and_results_keep_the_declared_order():
     ran: list[tuple[str, str]] = []
 
@@ -44,33 +36,46 @@ async def test_a_free_lane_takes_the_next_scenario_and_results_keep_the_declared
         return spec.name
 
     specs = [_Spec("long", 0.3), _Spec("short-1", 0.05), _Spec("short-2", 0.05), _Spec("short-3", 0.05)]
-    opened: list[int] = []
-    results, contexts = await lanes.run_in_lanes(_openers(2, opened), specs, run_one)
-    assert results == ["long", "short-1", "short-2", "short-3"]
-    assert contexts == ["lane0", "lane1"] and sorted(opened) == [0, 1]
+    assert await lanes.run_in_lanes(["lane0", "lane1"], specs, run_one) == ["long", "short-1", "short-2", "short-3"]
     assert ran[0] == ("lane0", "long")
     assert {name for ctx, name in ran if ctx == "lane1"} == {"short-1", "short-2", "short-3"}  # lane 0 stayed busy
 
 
-async def test_the_first_lane_starts_its_scenario_while_the_others_open():
+async def test_the_first_lane_opens_alone_then_the_others_together():
     events: list[str] = []
 
-    async def run_one(ctx, spec):
-        events.append(f"{ctx} runs {spec.name}")
-        await asyncio.sleep(0.01)
-        return spec.name
+    def opener(number: int, delay: float):
+        async def open_one():
+            events.append(f"open {number}")
+            await asyncio.sleep(delay)
+            events.append(f"opened {number}")
+            return f"lane{number}"
+        return open_one
 
-    async def slow_open():
-        await asyncio.sleep(0.2)
-        events.append("lane1 open")
-        return "lane1"
+    contexts = await lanes.open_lanes([opener(0, 0.05), opener(1, 0.1), opener(2, 0.01)])
+    assert contexts == ["lane0", "lane1", "lane2"]
+    assert events[:2] == ["open 0", "opened 0"] and events[2:4] == ["open 1", "open 2"]  # 1 and 2 side by side
 
-    async def quick_open():
+
+async def test_a_lane_that_cannot_open_stops_the_others_opening():
+    cancelled = asyncio.Event()
+
+    async def broken():
+        raise OSError("no port")
+
+    async def slow():
+        try:
+            await asyncio.sleep(30)
+        except asyncio.CancelledError:
+            cancelled.set()
+            raise
+
+    async def first():
         return "lane0"
 
-    results, _ = await lanes.run_in_lanes([quick_open, slow_open], [_Spec("a", 0), _Spec("b", 0)], run_one)
-    assert results == ["a", "b"]
-    assert events[:2] == ["lane0 runs a", "lane0 runs b"] and events[-1] == "lane1 open"
+    with pytest.raises(OSError, match="no port"):
+        await lanes.open_lanes([first, slow, broken])
+    assert cancelled.is_set()
 
 
 async def test_an_error_in_one_lane_cancels_the_others_and_is_raised_as_itself():
@@ -87,7 +92,7 @@ async def test_an_error_in_one_lane_cancels_the_others_and_is_raised_as_itself()
             raise
 
     with pytest.raises(ValueError, match="bad scenario"):
-        await lanes.run_in_lanes(_openers(2, []), [_Spec("slow", 0), _Spec("broken", 0)], run_one)
+        await lanes.run_in_lanes(["lane0", "lane1"], [_Spec("slow", 0), _Spec("broken", 0)], run_one)
     assert cancelled.is_set()
 
 
