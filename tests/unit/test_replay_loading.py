@@ -1,0 +1,83 @@
+"""The fast ways a replay process gets a history: the proto JSON parser (same message as json_format or none)."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import pytest
+from temporalio.client import _helpers
+
+from harness.replay import protojson
+from tests.conftest import REPO
+
+HISTORIES = sorted(
+    p for folder in ("histories", "outage", "policy_histories", "signals", "versioning")
+    for p in (REPO / "tests/fixtures" / folder).glob("*.json")
+)
+
+
+def sdk(data: dict):
+    return _helpers._history_from_json(data)
+
+
+def same(a, b) -> bool:
+    return a.SerializeToString(deterministic=True) == b.SerializeToString(deterministic=True)
+
+
+@pytest.mark.parametrize("path", HISTORIES, ids=lambda p: p.name)
+def test_fast_parse_gives_what_json_format_gives(path):
+    data = json.loads(path.read_text())
+    parsed = protojson.parse(data)
+    assert parsed is not None and same(parsed, sdk(data))
+    assert data == json.loads(path.read_text())  # the decoded JSON is left as it was
+
+
+def edited(edit) -> dict:
+    data = json.loads((REPO / "tests/fixtures/histories/order-v1.json").read_text())
+    edit(data["events"][0])
+    return data
+
+
+def started(event: dict) -> dict:
+    return event["workflowExecutionStartedEventAttributes"]
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda e: e.update(eventType="WorkflowExecutionStarted"),  # the UI's enum names
+        lambda e: e.update(eventType=1),
+        lambda e: e.update(taskId=None),
+        lambda e: e.update(eventId=1.0),
+        lambda e: e.update(event_id=e["eventId"]),  # the same field twice
+        lambda e: e.update(timerStartedEventAttributes={}),  # a second member of the attributes oneof
+        lambda e: started(e).update(workflowId="\ud800"),
+        lambda e: started(e).update(workflowRunTimeout=5),
+        lambda e: e.update({"[some.extension]": 1}),
+    ],
+)
+def test_what_the_fast_parser_does_not_take_on_goes_to_json_format(edit):
+    assert protojson.parse(edited(edit)) is None
+
+
+def test_fast_parse_matches_json_format_on_tolerated_variations():
+    for edit in (
+        lambda e: e.update(eventId=1),  # int64 as a number
+        lambda e: e.update(somethingNew={"x": 1}),  # unknown fields are ignored
+        lambda e: e.update(event_type=e.pop("eventType")),  # proto field names as well as json names
+        lambda e: started(e)["input"]["payloads"][0].update(data="eyJh"),  # base64 without padding
+    ):
+        data = edited(edit)
+        parsed = protojson.parse(copy.deepcopy(data))
+        assert parsed is not None and same(parsed, sdk(data))
+
+
+def test_too_deep_for_json_format_is_left_to_it():
+    failure: dict = {"message": "x"}
+    for _ in range(120):
+        failure = {"message": "x", "cause": failure}
+    data = edited(lambda e: None)
+    data["events"].append({"eventId": "99", "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
+                           "workflowExecutionFailedEventAttributes": {"failure": failure}})
+    assert protojson.parse(data) is None
