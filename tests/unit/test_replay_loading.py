@@ -1,4 +1,5 @@
-"""The fast ways a replay process gets a history: the proto JSON parser (same message as json_format or none)."""
+"""The fast ways a replay process gets a history: the proto JSON parser (same message as json_format or none),
+and the binary cache a first pass leaves for the second (a bad entry falls back to the file)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ import json
 import pytest
 from temporalio.client import _helpers
 
-from harness.replay import protojson
-from tests.conftest import REPO
+from harness.errors import ConfigError
+from harness.replay import child, corpus, protojson
+from harness.replay.cache import HistoryCache
+from tests.conftest import REPO, write
 
 HISTORIES = sorted(
     p for folder in ("histories", "outage", "policy_histories", "signals", "versioning")
@@ -81,3 +84,33 @@ def test_too_deep_for_json_format_is_left_to_it():
     data["events"].append({"eventId": "99", "eventType": "EVENT_TYPE_WORKFLOW_EXECUTION_FAILED",
                            "workflowExecutionFailedEventAttributes": {"failure": failure}})
     assert protojson.parse(data) is None
+
+
+def test_cache_round_trip_and_bad_entries_are_misses(tmp_path):
+    source = REPO / "tests/fixtures/histories/order-v1.json"
+    cache = HistoryCache(tmp_path)
+    assert cache.load(source) is None
+    history = corpus.load(source)
+    cache.save(source, history)
+    again = cache.load(source)
+    assert again.workflow_id == history.workflow_id and list(again.events) == list(history.events)
+    assert not list(tmp_path.glob("*.partial"))
+    entry = cache.entry(source)
+    for damage in (b"\xff\xff\xff garbage", entry.read_bytes()[: len(entry.read_bytes()) // 2], b""):
+        entry.write_bytes(damage)
+        assert cache.load(source) is None
+    HistoryCache(tmp_path / "gone").save(source, history)  # cannot write: no error, no entry
+
+
+def test_child_reads_the_cache_then_the_file_and_still_names_bad_files(tmp_path):
+    source = REPO / "tests/fixtures/histories/order-v1.json"
+    cache = HistoryCache(tmp_path / "cache")
+    (tmp_path / "cache").mkdir()
+    written = child.load(source, None, cache)
+    assert cache.entry(source).exists()
+    assert list(child.load(source, cache, None).events) == list(written.events)
+    cache.entry(source).write_bytes(b"not a history")
+    assert list(child.load(source, cache, None).events) == list(written.events)  # falls back to the file
+    broken = write(tmp_path / "broken.json", "{not json")
+    with pytest.raises(ConfigError, match="broken.json: invalid JSON"):
+        child.load(broken, cache, None)
