@@ -22,7 +22,7 @@ from temporalio.worker import Replayer
 
 from harness.errors import ConfigError
 from harness.observe.model import ReplayOutcome
-from harness.replay import corpus
+from harness.replay import corpus, sdk_shortcuts
 from harness.replay.cache import HistoryCache
 from harness.replay.classify import classify
 from harness.replay.explain import explain
@@ -152,6 +152,7 @@ def main() -> None:
             ready["patches"] = code_patches(paths)
     except Exception as exc:  # noqa: BLE001 - replay still runs; only the patch lifecycle is not judged
         ready["patches"] = {"unavailable": f"the workflow source could not be audited: {type(exc).__name__}: {exc}"}
+    sdk_shortcuts.apply()
     _emit(results, ready)
     caches = [HistoryCache(folder) if folder else None for folder in (args.read_cache, args.write_cache)]
     asyncio.run(serve(workflows, results, *caches))

@@ -1,5 +1,5 @@
 """The fast ways a replay process gets a history: the proto JSON parser (same message as json_format or none),
-and the binary cache a first pass leaves for the second (a bad entry falls back to the file)."""
+the binary cache a first pass leaves for the second (a bad entry falls back to the file), the SDK shortcuts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from temporalio.client import _helpers
 
 from harness.errors import ConfigError
-from harness.replay import child, corpus, protojson
+from harness.replay import child, corpus, protojson, sdk_shortcuts
 from harness.replay.cache import HistoryCache
 from tests.conftest import REPO, write
 
@@ -114,3 +114,13 @@ def test_child_reads_the_cache_then_the_file_and_still_names_bad_files(tmp_path)
     broken = write(tmp_path / "broken.json", "{not json")
     with pytest.raises(ConfigError, match="broken.json: invalid JSON"):
         child.load(broken, cache, None)
+
+
+def test_sdk_shortcuts_apply_once():
+    from temporalio.worker import _workflow
+
+    assert sdk_shortcuts.apply() == ["compile", "context"]
+    method = _workflow._CommandAwareDataConverter._decode_payload_sequence
+    assert sdk_shortcuts.apply() == ["compile", "context"]
+    again = _workflow._CommandAwareDataConverter._decode_payload_sequence
+    assert again.__wrapped__ is method.__wrapped__
