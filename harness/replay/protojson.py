@@ -12,6 +12,7 @@ gives the error messages.
 from __future__ import annotations
 
 import base64
+import datetime
 import re
 
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
@@ -22,6 +23,10 @@ MAX_DEPTH = 100
 """json_format's own limit: deeper is a ParseError there, so it is left to it."""
 TIME_TYPES = frozenset({"google.protobuf.Timestamp", "google.protobuf.Duration"})
 SURROGATE = re.compile("[\ud800-\udfff]")
+UTC_TIMESTAMP = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})(?:\.([0-9]{1,9}))?Z", re.ASCII)
+"""The form Temporal writes every timestamp in; Timestamp.FromJsonString (strptime) for any other."""
+EPOCH = datetime.datetime(1970, 1, 1)
+TIMESTAMP_SECONDS = range(-62135596800, 253402300799 + 1)
 INT_TYPES = frozenset({
     FieldDescriptor.CPPTYPE_INT32, FieldDescriptor.CPPTYPE_INT64, FieldDescriptor.CPPTYPE_UINT32,
     FieldDescriptor.CPPTYPE_UINT64,
@@ -108,6 +113,22 @@ def _scalar(kind: int, value, values):
     raise _Unsupported
 
 
+def _set_time(message: Message, value: str) -> None:
+    """Timestamp.FromJsonString / Duration.FromJsonString, the first without strptime for a UTC timestamp."""
+    match = UTC_TIMESTAMP.fullmatch(value) if message.DESCRIPTOR.full_name == "google.protobuf.Timestamp" else None
+    if match is None:
+        message.FromJsonString(value)
+        return
+    year, month, day, hour, minute, second, fraction = match.groups()
+    since = datetime.datetime(int(year), int(month), int(day), int(hour), int(minute), int(second)) - EPOCH
+    seconds = since.seconds + since.days * 86400
+    nanos = round(float("0." + fraction) * 1e9) if fraction else 0
+    if seconds not in TIMESTAMP_SECONDS or not 0 <= nanos < 1_000_000_000:
+        message.FromJsonString(value)  # out of range: its error
+        return
+    message.seconds, message.nanos = seconds, nanos
+
+
 def _fill(data, message: Message, depth: int) -> None:
     if type(data) is not dict or depth > MAX_DEPTH:
         raise _Unsupported
@@ -145,7 +166,7 @@ def _fill(data, message: Message, depth: int) -> None:
         elif kind == TIME:
             if type(value) is not str or depth + 1 > MAX_DEPTH:
                 raise _Unsupported
-            getattr(message, name).FromJsonString(value)
+            _set_time(getattr(message, name), value)
         else:
             setattr(message, name, _scalar(kind, value, values))
 

@@ -76,6 +76,22 @@ def test_fast_parse_matches_json_format_on_tolerated_variations():
         assert parsed is not None and same(parsed, sdk(data))
 
 
+@pytest.mark.parametrize(
+    "value",
+    ["2026-12-07T11:29:00Z", "2026-12-07T11:29:00.5Z", "2026-12-07T11:29:00.123456789Z", "1970-01-01T00:00:00Z",
+     "2026-12-07T12:29:00.25+01:00", "2024-02-29T23:59:59.999999999Z", "0001-01-01T00:00:00Z"],
+)
+def test_timestamps_as_json_format_reads_them(value):
+    data = edited(lambda e: e.update(eventTime=value))
+    parsed = protojson.parse(copy.deepcopy(data))
+    assert parsed is not None and same(parsed, sdk(data))
+
+
+@pytest.mark.parametrize("value", ["2026-02-30T00:00:00Z", "2026-12-07T24:00:00Z", "2026-12-07t11:29:00Z", "yesterday"])
+def test_impossible_timestamps_are_left_to_json_format(value):
+    assert protojson.parse(edited(lambda e: e.update(eventTime=value))) is None
+
+
 def test_too_deep_for_json_format_is_left_to_it():
     failure: dict = {"message": "x"}
     for _ in range(120):
