@@ -7,7 +7,8 @@
     report    merges the passes, judges patch lifecycle, renders JSON and JUnit
 
 Pass 1 runs with PYTHONHASHSEED=0 (the harness starts its workers with it too), pass 2 in fresh processes with
-another seed: set iteration order over strings changes between them, which the sandbox cannot see.
+another seed: set iteration order over strings changes between them, which the sandbox cannot see. Pass 1
+saves each history it parsed in binary (`cache`) for pass 2 to read.
 """
 
 from __future__ import annotations
@@ -59,10 +60,13 @@ async def replay_corpus(
     passes: list[dict[str, ReplayOutcome]] = []
     with tempfile.TemporaryDirectory(prefix="readiness-replay-") as scratch:
         logs = log_dir or Path(scratch)
+        cache = Path(scratch) / "histories"
+        cache.mkdir()
         for number, seed in enumerate(seeds):
             first_pass = number == 0
             pool = ReplayPool(
-                list(workflow_paths), jobs=jobs, env=env, cwd=cwd, log_dir=logs, hash_seed=seed, audit_patches=first_pass
+                list(workflow_paths), jobs=jobs, env=env, cwd=cwd, log_dir=logs, hash_seed=seed, audit_patches=first_pass,
+                read_cache=None if first_pass else cache, write_cache=cache if first_pass and len(seeds) > 1 else None,
             )
             async with pool:
                 passes.append(await _one_pass(paths, pool, tally if first_pass else None))

@@ -22,7 +22,8 @@ from temporalio.worker import Replayer
 
 from harness.errors import ConfigError
 from harness.observe.model import ReplayOutcome
-from harness.replay import corpus
+from harness.replay import corpus, sdk_shortcuts
+from harness.replay.cache import HistoryCache
 from harness.replay.classify import classify
 from harness.replay.explain import explain
 from harness.worker_main import resolve_all
@@ -80,7 +81,19 @@ def _explanation(history, kind: str | None, message: str) -> dict | None:
     return found.to_dict() if found else None
 
 
-async def serve(workflows: list[type], results) -> None:
+def load(path: Path, read_cache: HistoryCache | None, write_cache: HistoryCache | None):
+    """The history at `path`: from the cache a first pass wrote when it has it, else from the file (ConfigError)."""
+    history = read_cache.load(path) if read_cache else None
+    if history is None:
+        history = corpus.load(path)
+        if write_cache:
+            write_cache.save(path, history)
+    return history
+
+
+async def serve(
+    workflows: list[type], results, read_cache: HistoryCache | None = None, write_cache: HistoryCache | None = None
+) -> None:
     loop = asyncio.get_running_loop()
     pending: dict[int, tuple[str, list]] = {}
 
@@ -88,7 +101,7 @@ async def serve(workflows: list[type], results) -> None:
         while line := await loop.run_in_executor(None, sys.stdin.readline):
             path = json.loads(line)["path"]
             try:
-                history = corpus.load(Path(path))
+                history = load(Path(path), read_cache, write_cache)
             except ConfigError as exc:
                 _emit(results, {"path": path, "input_error": exc.detail})
                 continue
@@ -122,6 +135,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Replay history files named on stdin (see module docstring).")
     parser.add_argument("--workflows", required=True, help="comma-separated module:Class or module import paths")
     parser.add_argument("--patches", action="store_true", help="also report the code's patch ids (one process per run does)")
+    parser.add_argument("--write-cache", type=Path, metavar="DIR", help="save each parsed history here for a later pass")
+    parser.add_argument("--read-cache", type=Path, metavar="DIR", help="read histories an earlier pass saved here first")
     args = parser.parse_args()
     results = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)
@@ -137,8 +152,10 @@ def main() -> None:
             ready["patches"] = code_patches(paths)
     except Exception as exc:  # noqa: BLE001 - replay still runs; only the patch lifecycle is not judged
         ready["patches"] = {"unavailable": f"the workflow source could not be audited: {type(exc).__name__}: {exc}"}
+    sdk_shortcuts.apply()
     _emit(results, ready)
-    asyncio.run(serve(workflows, results))
+    caches = [HistoryCache(folder) if folder else None for folder in (args.read_cache, args.write_cache)]
+    asyncio.run(serve(workflows, results, *caches))
 
 
 if __name__ == "__main__":

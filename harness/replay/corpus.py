@@ -17,6 +17,7 @@ from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHistory
 
 from harness.errors import ConfigError
+from harness.replay import protojson
 
 PATCH_MARKER = "core_patch"
 
@@ -60,8 +61,9 @@ def load(path: Path) -> WorkflowHistory:
             "expected a workflow history (a JSON object with a non-empty `events` list, as written by "
             "`temporal workflow show -o json` or the UI's download)", file=str(path),
         )
+    parsed = protojson.parse(data)
     try:
-        history = WorkflowHistory.from_json(path.stem, data)
+        history = WorkflowHistory(path.stem, parsed.events) if parsed is not None else WorkflowHistory.from_json(path.stem, data)
     except (ParseError, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(f"not a Temporal history: {str(exc)[:300]}", file=str(path)) from None
     first = history.events[0]

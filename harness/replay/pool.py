@@ -28,7 +28,7 @@ class ReplayPool:
 
     def __init__(
         self, workflow_paths: list[str], *, jobs: int, env: dict[str, str], cwd: Path, log_dir: Path, hash_seed: int,
-        audit_patches: bool = False,
+        audit_patches: bool = False, read_cache: Path | None = None, write_cache: Path | None = None,
     ) -> None:
         self.workflow_paths = workflow_paths
         self.jobs = jobs
@@ -37,6 +37,9 @@ class ReplayPool:
         self.log_dir = log_dir
         self.hash_seed = hash_seed
         self.audit_patches = audit_patches
+        self.cache_args = [
+            *(["--read-cache", str(read_cache)] if read_cache else []), *(["--write-cache", str(write_cache)] if write_cache else [])
+        ]
         self.ready: dict = {}
         """What the first process reported: workflow types (`ready`) and, with audit_patches, the code's patch ids."""
         self._procs: list[asyncio.subprocess.Process] = []
@@ -50,7 +53,7 @@ class ReplayPool:
                 with open(log, "ab") as stderr:
                     proc = await asyncio.create_subprocess_exec(
                         sys.executable, "-m", "harness.replay.child", "--workflows", ",".join(self.workflow_paths),
-                        *(["--patches"] if self.audit_patches and i == 0 else []),
+                        *(["--patches"] if self.audit_patches and i == 0 else []), *self.cache_args,
                         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=stderr,
                         env=self.env, cwd=str(self.cwd), start_new_session=True, limit=LINE_LIMIT,
                     )
