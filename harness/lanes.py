@@ -3,6 +3,8 @@
 Each lane has its own dev server, its own copy of the config's workers and its own fault proxies in front of the
 same dependency processes, so a kill, an outage or a burst of load in one lane never reaches another lane's
 workflows, workers or metrics. A free lane takes the next scenario in the declared order; results keep that order.
+What lanes share is the CPU: a kind that measures how fast the workers are (`runs_alone`, e.g. schedule-to-start)
+runs first, with the machine to itself.
 On an existing cluster there is one lane: the run never adds servers to a cluster that is not ours.
 """
 
@@ -100,11 +102,16 @@ async def open_lanes(openers: list[Callable[[], Awaitable[ScenarioContext]]]) ->
 
 async def run_in_lanes(
     lanes: list[ScenarioContext], scenarios: list[ScenarioSpec], run_one: Callable[[ScenarioContext, ScenarioSpec], Awaitable[T]],
+    *, alone: Callable[[ScenarioSpec], bool] = lambda _: False,
 ) -> list[T]:
-    """Run every scenario in the first free lane; results in the order of `scenarios`. An exception in one lane
-    cancels the others and is raised as itself."""
+    """Run every scenario in the first free lane; results in the order of `scenarios`. The scenarios `alone` picks
+    run first, one at a time in the first lane, while the others wait (the machine is theirs). An exception in one
+    lane cancels the others and is raised as itself."""
     results: list[T | None] = [None] * len(scenarios)
-    queue = iter(enumerate(scenarios))
+    for index, scenario in enumerate(scenarios):
+        if alone(scenario):
+            results[index] = await run_one(lanes[0], scenario)
+    queue = iter((i, s) for i, s in enumerate(scenarios) if not alone(s))
 
     async def lane(ctx: ScenarioContext) -> None:
         for index, scenario in queue:  # one iterator for all lanes: each takes the next scenario when it is free

@@ -275,7 +275,9 @@ async def _drive(run: _Run, stack: AsyncExitStack, into: _Scenarios) -> _Driven:
         for number in range(1, lanes.lane_count(options.lanes, spec, len(plan.scenarios)))
     ]
     contexts = await lanes.open_lanes(openers)
-    results = await lanes.run_in_lanes(contexts, plan.scenarios, lambda ctx, s: _run_scenario(ctx, s, options.kinds))
+    results = await lanes.run_in_lanes(
+        contexts, plan.scenarios, lambda ctx, s: _run_scenario(ctx, s, options.kinds), alone=lambda s: options.kinds[s.kind].runs_alone
+    )
     for result in results:
         into.summaries.append(result.summary)
         into.checks.extend(result.checks)

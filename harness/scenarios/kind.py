@@ -42,6 +42,8 @@ class ScenarioKind:
     effect: str
     """What the kind does to the environment it runs in: why a protected profile refuses it."""
     clock: Clock = "wall"
+    runs_alone: bool = False
+    """What it measures is how fast the workers are: no scenario of another lane may share the machine with it."""
     validate: Callable[[Any, References], None] = no_references
     """Checks what a scenario file of this kind names against the config (ConfigError with the key path)."""
 

@@ -115,3 +115,21 @@ def test_ledgers_of_several_lanes_merge_in_arrival_order_with_distinct_connectio
     ]
     assert [r["connection"] for r in whole.requests] == [1, 3, 2]
     assert whole.opaque_connections == 2 and whole.dependency == "payments"
+
+
+async def test_a_scenario_that_runs_alone_runs_first_with_no_other_lane_busy():
+    busy: set[str] = set()
+    overlaps: list[tuple[str, set[str]]] = []
+
+    async def run_one(ctx, spec):
+        overlaps.append((spec.name, set(busy)))
+        busy.add(spec.name)
+        await asyncio.sleep(spec.seconds)
+        busy.discard(spec.name)
+        return (ctx, spec.name)
+
+    specs = [_Spec("a", 0.05), _Spec("sized", 0.05), _Spec("b", 0.05), _Spec("c", 0.05)]
+    results = await lanes.run_in_lanes(["lane0", "lane1"], specs, run_one, alone=lambda s: s.name == "sized")
+    assert [name for _, name in results] == ["a", "sized", "b", "c"]
+    assert overlaps[0] == ("sized", set()) and results[1] == ("lane0", "sized")
+    assert {name for name, _ in overlaps[1:]} == {"a", "b", "c"}
