@@ -5,6 +5,7 @@ Each step is recorded in a `finally`, so a failed or interrupted run still leave
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -34,11 +35,9 @@ def now_iso() -> str:
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write via a temporary file and rename, so a reader never sees half a file (nor, after a failure such as a
+    full disk, the half-written temporary file)."""
+    write_all_or_nothing({path: text})
 
 
 def write_all_or_nothing(files: dict[Path, str]) -> None:
@@ -49,11 +48,12 @@ def write_all_or_nothing(files: dict[Path, str]) -> None:
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")
+            staged.append((tmp, path))  # before writing: a write that fails half-way leaves a file to remove too
             tmp.write_text(text, encoding="utf-8")
-            staged.append((tmp, path))
     except OSError:
         for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         raise
     for tmp, path in staged:
         os.replace(tmp, path)

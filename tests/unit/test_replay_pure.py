@@ -3,8 +3,12 @@ lifecycle, JSON and JUnit rendering."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import subprocess
+import sys
+import textwrap
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -216,3 +220,24 @@ def test_discover_streams_json_and_skips_hidden(tmp_path):
 def test_patch_markers_read_from_history():
     assert corpus.patch_markers(corpus.load(HISTORY)) == []
 
+
+
+@pytest.mark.parametrize("writer", ["write_atomic", "write_all_or_nothing"])
+def test_a_write_cut_short_leaves_no_temporary_file(tmp_path, writer):
+    """A write that fails half-way (a full disk; here a real short write under a file-size limit, in a child process)
+    leaves neither the file nor its temporary file behind."""
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        from pathlib import Path
+        from harness import journal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        path = Path(sys.argv[1]) / "journal.json"
+        try:
+            journal.{writer}(path, "x" * 100_000) if "{writer}" == "write_atomic" else journal.{writer}({{path: "x" * 100_000}})
+        except OSError as exc:
+            print(exc.errno)
+    """)
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.strip() == str(errno.EFBIG), result.stderr
+    assert list(tmp_path.iterdir()) == []
