@@ -23,7 +23,7 @@ from harness.cli.common import (
     run_async,
 )
 from harness.cli.history import history_db_option, record_run
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.journal import Step, write_all_or_nothing
 from harness.plan import RunPlan
 from harness.planning import json_schemas, load_plan, validate_file
@@ -91,7 +91,7 @@ def _plan(
         plan = load_plan(config_path, list(scenarios) or None, waivers)
         options = replace(options, profile=profiles.resolve(profile, plan.config, plan.config_path, check_secrets=False))  # preflight checks them
         preflight(plan, options)
-    except ConfigError as exc:
+    except HarnessError as exc:  # bad input (exit 2), or a history database another process keeps locked (3)
         fail(str(exc), exc.exit_code)
     console.print(
         f"[bold]readiness {__version__}[/]: {escape(plan.config.app.name)} · scenarios {', '.join(s.name for s in plan.scenarios)}"
