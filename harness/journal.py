@@ -16,6 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from harness.errors import OutputError
+
 
 @dataclass
 class Step:
@@ -28,6 +30,11 @@ class Step:
     """ok, failed or interrupted."""
     detail: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
+
+
+def label(step: Step) -> str:
+    """How a step is named to people: `[scenario] name`, or its name for a run-wide step."""
+    return f"[{step.scenario}] {step.name}" if step.scenario else step.name
 
 
 def now_iso() -> str:
@@ -83,8 +90,13 @@ class Journal:
         finally:
             step.ended_at = now_iso()
             step.duration_s = round(time.monotonic() - started, 3)
-            self.save()
+            self.save(step)
             self._on_step(step)
 
-    def save(self) -> None:
-        write_atomic(self.path, json.dumps({"steps": [asdict(s) for s in self.steps]}, indent=2, default=str))
+    def save(self, after: Step | None = None) -> None:
+        """Write the journal; OutputError (naming the step just recorded) when the folder cannot be written."""
+        text = json.dumps({"steps": [asdict(s) for s in self.steps]}, indent=2, default=str)
+        try:
+            write_atomic(self.path, text)
+        except OSError as exc:
+            raise OutputError(self.path, exc, label(after) if after else None) from None
