@@ -71,6 +71,11 @@ def load(path: Path) -> WorkflowHistory:
     return WorkflowHistory(workflow_id, history.events) if workflow_id else history
 
 
+def has_workflow_task(history: WorkflowHistory) -> bool:
+    """False for a history the workflow code has not run on yet (only its start, e.g. while a start delay runs)."""
+    return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED for e in history.events)
+
+
 def workflow_type(history: WorkflowHistory) -> str:
     return history.events[0].workflow_execution_started_event_attributes.workflow_type.name
 
