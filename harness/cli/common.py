@@ -71,13 +71,16 @@ async def _cancellable(coro):
         else:
             task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
         loop.add_signal_handler(sig, interrupt)
     try:
         return await task
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in previous.items():
             loop.remove_signal_handler(sig)
+            if handler is not None:  # asyncio resets SIGTERM to its default (death by signal, not exit 3)
+                signal.signal(sig, handler)
 
 
 def run_async(coro, *, crash_dir: Path, where: str = ""):

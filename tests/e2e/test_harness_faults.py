@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -125,3 +126,24 @@ def test_a_report_folder_that_stops_being_writable(tmp_path):
     result = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
     assert_harness_error(result, out, marker, f"cannot write {out / 'journal.json'} after step", None)
 
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+@pytest.mark.parametrize("library", ["pydantic_core", "temporal_sdk_bridge"])
+def test_a_signal_while_the_command_is_still_loading_is_exit_3(tmp_path, sig, library):
+    """Sent once the process has mapped `library` (loaded while the commands import, before anything starts):
+    exit 3 without a traceback, and the out dir untouched."""
+    proc = subprocess.Popen(
+        [READINESS, "run", "--out", str(tmp_path / "out")], cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while library not in Path(f"/proc/{proc.pid}/maps").read_text(errors="replace"):
+            assert time.monotonic() < deadline and proc.poll() is None, f"{library} was never loaded"
+            time.sleep(0.005)
+        proc.send_signal(sig)
+        stdout, stderr = proc.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 3, stdout + stderr
+    assert "Traceback" not in stdout + stderr and "interrupted" in stderr
