@@ -71,6 +71,8 @@ class Journal:
         self.path = path
         self.steps: list[Step] = []
         self._on_step = on_step or (lambda step: None)
+        self._unwritable: OutputError | None = None
+        """The first failed save: the later ones (cleanup steps) report it, the step the run was in, not their own."""
 
     @contextmanager
     def step(self, name: str, scenario: str | None = None, **detail: Any) -> Iterator[Step]:
@@ -99,4 +101,5 @@ class Journal:
         try:
             write_atomic(self.path, text)
         except OSError as exc:
-            raise OutputError(self.path, exc, label(after) if after else None) from None
+            self._unwritable = self._unwritable or OutputError(self.path, exc, label(after) if after else None)
+            raise self._unwritable from None
