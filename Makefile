@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 TEST_PROCESSES ?= 4
 
-.PHONY: run test unit bench setup clean
+.PHONY: run test unit bench soak setup clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { echo "error: Python 3.11+ is required (set PYTHON=/path/to/python3.11)"; exit 2; }
@@ -29,6 +29,10 @@ unit: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.replay
 	$(BIN)/python -m benchmarks.load
+
+# Slow (an hour or more at the defaults): size it with SOAK_ARGS, e.g. SOAK_ARGS="--only faults,fuzz" or "--interrupts 5".
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis
