@@ -241,3 +241,22 @@ def test_a_write_cut_short_leaves_no_temporary_file(tmp_path, writer):
     result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=REPO)
     assert result.stdout.strip() == str(errno.EFBIG), result.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_load_rejects_event_sequences_the_server_never_writes(tmp_path):
+    """The SDK's replayer never answers on these (its history poller dies), so they are bad input, named, up front."""
+    data = json.loads(HISTORY.read_text())
+    started = next(i for i, e in enumerate(data["events"]) if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_STARTED")
+    retyped = json.loads(json.dumps(data))
+    retyped["events"][started + 1]["eventType"] = "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"
+    renumbered = json.loads(json.dumps(data))
+    renumbered["events"][4]["eventId"] = "40"
+    for name, history, message in (
+        ("retyped", retyped, f"event {started + 2} (WORKFLOW_EXECUTION_UPDATE_COMPLETED) follows the start of a workflow task"),
+        ("renumbered", renumbered, "event 5 has id 40"),
+    ):
+        path = write(tmp_path / f"{name}.json", json.dumps(history))
+        with pytest.raises(ConfigError, match=re.escape(message)) as error:
+            corpus.load(path)
+        assert error.value.file == str(path)
+    assert corpus.load(HISTORY).events  # the real one is untouched
