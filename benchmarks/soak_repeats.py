@@ -51,7 +51,7 @@ def spreads(cards: list[Scorecard | None]) -> list[tuple[str, float, float, floa
     for card in (c for c in cards if c is not None):
         for check in card.checks:
             for figure, value in key_figures(check).items():
-                values[f"{check.id}.{figure}"].append(value)
+                values[f"{check.id}[{check.scenario}].{figure}"].append(value)  # one check id can judge several scenarios
     rows = [(name, min(v), median(v), max(v)) for name, v in values.items() if len(v) > 1 and min(v) != max(v)]
 
     def relative(row: tuple[str, float, float, float]) -> float:
