@@ -42,5 +42,9 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.replay
 	$(BIN)/python -m benchmarks.load
 
+# Slow (an hour or more at the defaults): size it with SOAK_ARGS, e.g. SOAK_ARGS="--only faults,fuzz" or "--interrupts 5".
+soak: $(STAMP)
+	$(BIN)/python -m benchmarks.soak $(SOAK_ARGS)
+
 clean:
 	rm -rf $(VENV) reports .pytest_cache .hypothesis

@@ -51,10 +51,11 @@ async def _process(dep: DependencyConfig, env: dict[str, str], cwd: Path, log_di
         raise ProcessError(f"cannot start dependency {dep.name} ({argv[0]}): {exc}") from exc
     try:
         if not await processes.wait_for_port(port, proc, READY_TIMEOUT_S):
-            raise ProcessError(
-                f"dependency {dep.name} did not accept connections on port {port} within {READY_TIMEOUT_S:.0f}s:\n"
-                f"{processes.tail(log_path)}"
+            why = (
+                f"exited with code {proc.returncode} before accepting connections on port {port}" if proc.returncode is not None
+                else f"did not accept connections on port {port} within {READY_TIMEOUT_S:.0f}s"
             )
+            raise ProcessError(f"dependency {dep.name} {why}:\n{processes.tail(log_path)}")
         yield port
     finally:
         await processes.stop(proc)

@@ -5,6 +5,7 @@ Each step is recorded in a `finally`, so a failed or interrupted run still leave
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -14,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+
+from harness.errors import OutputError
 
 
 @dataclass
@@ -29,16 +32,19 @@ class Step:
     error: str | None = None
 
 
+def label(step: Step) -> str:
+    """How a step is named to people: `[scenario] name`, or its name for a run-wide step."""
+    return f"[{step.scenario}] {step.name}" if step.scenario else step.name
+
+
 def now_iso() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="milliseconds")
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    """Write via a temporary file and rename, so a reader never sees half a file (nor, after a failure such as a
+    full disk, the half-written temporary file)."""
+    write_all_or_nothing({path: text})
 
 
 def write_all_or_nothing(files: dict[Path, str]) -> None:
@@ -49,11 +55,12 @@ def write_all_or_nothing(files: dict[Path, str]) -> None:
         for path, text in files.items():
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_name(f".{path.name}.tmp")
+            staged.append((tmp, path))  # before writing: a write that fails half-way leaves a file to remove too
             tmp.write_text(text, encoding="utf-8")
-            staged.append((tmp, path))
     except OSError:
         for tmp, _ in staged:
-            tmp.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
         raise
     for tmp, path in staged:
         os.replace(tmp, path)
@@ -64,6 +71,8 @@ class Journal:
         self.path = path
         self.steps: list[Step] = []
         self._on_step = on_step or (lambda step: None)
+        self._unwritable: OutputError | None = None
+        """The first failed save: the later ones (cleanup steps) report it, the step the run was in, not their own."""
 
     @contextmanager
     def step(self, name: str, scenario: str | None = None, **detail: Any) -> Iterator[Step]:
@@ -83,8 +92,14 @@ class Journal:
         finally:
             step.ended_at = now_iso()
             step.duration_s = round(time.monotonic() - started, 3)
-            self.save()
+            self.save(step)
             self._on_step(step)
 
-    def save(self) -> None:
-        write_atomic(self.path, json.dumps({"steps": [asdict(s) for s in self.steps]}, indent=2, default=str))
+    def save(self, after: Step | None = None) -> None:
+        """Write the journal; OutputError (naming the step just recorded) when the folder cannot be written."""
+        text = json.dumps({"steps": [asdict(s) for s in self.steps]}, indent=2, default=str)
+        try:
+            write_atomic(self.path, text)
+        except OSError as exc:
+            self._unwritable = self._unwritable or OutputError(self.path, exc, label(after) if after else None)
+            raise self._unwritable from None

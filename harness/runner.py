@@ -29,7 +29,7 @@ from harness.config.models import EmbeddedTarget, ExistingTarget
 from harness.config.scenarios import ScenarioSpec
 from harness.dependencies import running_dependencies
 from harness.environment import Environment
-from harness.errors import ConfigError
+from harness.errors import ConfigError, OutputError
 from harness.faults.ledger import RequestLedger
 from harness.history import record as history_record
 from harness.journal import Journal, Step, now_iso
@@ -217,7 +217,7 @@ async def _run_scenario(ctx: ScenarioContext, scenario: ScenarioSpec, kinds: Reg
         workflows = tuple(getattr(observations, "workflows", ()))
         results = [check.judge(observations, scenario, ctx.plan.config) for check in kind.checks]
         status, error = "completed", None
-    except ConfigError:
+    except (ConfigError, OutputError):  # bad input, or a report folder nothing more can be recorded in: stop the run
         raise
     except Exception as exc:  # noqa: BLE001 - one broken scenario must not hide the others
         error = f"{type(exc).__name__}: {exc}"

@@ -4,7 +4,6 @@ bad input and harness bugs each end with their exit code and one clear message, 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import sys
 import traceback
@@ -72,13 +71,16 @@ async def _cancellable(coro):
         else:
             task.cancel()
 
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    for sig in previous:
         loop.add_signal_handler(sig, interrupt)
     try:
         return await task
     finally:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig, handler in previous.items():
             loop.remove_signal_handler(sig)
+            if handler is not None:  # asyncio resets SIGTERM to its default (death by signal, not exit 3)
+                signal.signal(sig, handler)
 
 
 def run_async(coro, *, crash_dir: Path, where: str = ""):
@@ -94,10 +96,13 @@ def run_async(coro, *, crash_dir: Path, where: str = ""):
         fail(f"interrupted; everything started was stopped{where}", EXIT_INTERRUPTED)
     except Exception as exc:  # noqa: BLE001 - a harness bug is exit 3, never a traceback read as a verdict
         crash_log = crash_dir / "harness-crash.txt"
-        with contextlib.suppress(OSError):
+        details = f" (details: {crash_log})"
+        try:
             crash_log.parent.mkdir(parents=True, exist_ok=True)
             crash_log.write_text(traceback.format_exc())
-        fail(f"internal harness error: {type(exc).__name__}: {exc} (details: {crash_log})", 3)
+        except OSError:
+            details = ""  # never point at a file that could not be written
+        fail(f"internal harness error: {type(exc).__name__}: {exc}{details}", 3)
 
 
 def since_seconds(value: str, example: str) -> float:

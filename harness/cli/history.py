@@ -13,7 +13,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.cli.common import STATUS_STYLE, console, err_console, fail
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.history import record
 from harness.history.diff import RunDiff, diff_scorecards
 from harness.history.render import definitions_note, figure, relative_change, run_label, to_json, to_markdown
@@ -64,7 +64,7 @@ def history(app_name: str | None, limit: int, as_json: bool, history_db: Path) -
     try:
         with HistoryStore.open(history_db, create=False) as store:
             rows = store.runs(app_name, limit)
-    except ConfigError as exc:
+    except HarnessError as exc:  # bad input (exit 2), or a history database another process keeps locked (3)
         fail(str(exc), exc.exit_code)
     if as_json:
         click.echo(json.dumps([asdict(row) for row in rows], indent=2))
@@ -148,7 +148,7 @@ def diff(before: str, after: str, fmt: str | None, out_file: Path | None, histor
     folders. Exit 0 whatever changed."""
     try:
         changes = diff_scorecards(load_run(before, history_db), load_run(after, history_db))
-    except ConfigError as exc:
+    except HarnessError as exc:  # bad input (exit 2), or a history database another process keeps locked (3)
         fail(str(exc), exc.exit_code)
     if out_file is not None:
         fmt = fmt or ("json" if out_file.suffix == ".json" else "md")

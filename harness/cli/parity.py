@@ -16,7 +16,7 @@ from harness.cli.common import console, fail, run_async, since_seconds
 from harness.cli.history import history_db_option, record_run
 from harness.cli.run import config_option, print_summary
 from harness.config import load_config
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.history.record import check_usable
 from harness.journal import now_iso, write_atomic
 from harness.parity.compare import ParityReport, compare, parity_scorecard
@@ -73,7 +73,7 @@ def parity(left: str, right: str, config_path: Path, since: str, limit: int, out
                 )
         ensure_writable(out_dir)
         check_usable(history_db)
-    except ConfigError as exc:
+    except HarnessError as exc:  # bad input (exit 2), or a history database another process keeps locked (3)
         fail(str(exc), exc.exit_code)
     task_queues = {config.task_queue}
     run_id, started_at, started = uuid.uuid4().hex[:8], now_iso(), time.monotonic()

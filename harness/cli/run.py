@@ -23,7 +23,7 @@ from harness.cli.common import (
     run_async,
 )
 from harness.cli.history import history_db_option, record_run
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError, OutputError
 from harness.journal import Step, write_all_or_nothing
 from harness.plan import RunPlan
 from harness.planning import json_schemas, load_plan, validate_file
@@ -91,7 +91,7 @@ def _plan(
         plan = load_plan(config_path, list(scenarios) or None, waivers)
         options = replace(options, profile=profiles.resolve(profile, plan.config, plan.config_path, check_secrets=False))  # preflight checks them
         preflight(plan, options)
-    except ConfigError as exc:
+    except HarnessError as exc:  # bad input (exit 2), or a history database another process keeps locked (3)
         fail(str(exc), exc.exit_code)
     console.print(
         f"[bold]readiness {__version__}[/]: {escape(plan.config.app.name)} · scenarios {', '.join(s.name for s in plan.scenarios)}"
@@ -105,7 +105,10 @@ def _plan(
 def _execute(plan: RunPlan, options: RunOptions) -> tuple[Scorecard, dict[str, Path]]:
     async def go():
         card = await execute(plan, options, on_step=print_step)
-        return card, write_reports(card, options.out_dir)
+        try:
+            return card, write_reports(card, options.out_dir)
+        except OSError as exc:
+            raise OutputError(options.out_dir / "scorecard.json", exc) from None
 
     where = f" (journal: {options.out_dir / 'journal.json'}, logs: {options.out_dir / 'logs'})"
     return run_async(go(), crash_dir=options.out_dir / "logs", where=where)

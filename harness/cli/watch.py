@@ -17,7 +17,7 @@ from harness import profiles
 from harness.cli.common import address_option, console, err_console, fail, namespace_option, profile_option, run_async, since_seconds
 from harness.cli.history import history_db_option, record_run
 from harness.cli.run import config_option, print_summary
-from harness.errors import ConfigError
+from harness.errors import HarnessError
 from harness.history import record as history_record
 from harness.run_info import prepare_out_dir
 from harness.scorecard.model import Scorecard
@@ -109,7 +109,7 @@ def watch_command(
         plan = load(config_path)
         chosen = profiles.resolve(profile, plan.config, plan.config_path)
         history_record.check_usable(history_db)
-    except ConfigError as exc:
+    except HarnessError as exc:  # bad input (exit 2), or a history database another process keeps locked (3)
         fail(str(exc), exc.exit_code)
     options = WatchOptions(since_s=since_s, limit=limit, sample=sample, out_dir=out_dir, profile=chosen.name, history_db=history_db)
 

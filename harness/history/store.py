@@ -2,7 +2,8 @@
 
 One transaction per record, WAL journal and a busy timeout, so runs finishing at the same moment wait for each
 other instead of corrupting the file. A `meta` table names the file's owner and schema version: a file that is not
-ours, or was written by a newer schema, is refused (ConfigError, exit 2) rather than modified.
+ours, or was written by a newer schema, is refused (ConfigError, exit 2) rather than modified; one another process
+keeps locked past the busy timeout is the environment's problem, not bad input (HarnessError, exit 3).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-from harness.errors import ConfigError
+from harness.errors import ConfigError, HarnessError
 from harness.history.diff import key_figures
 from harness.journal import now_iso
 from harness.scorecard.model import SCHEMA_VERSION as SCORECARD_SCHEMA
@@ -95,6 +96,10 @@ class HistoryStore:
             raise
         except sqlite3.Error as exc:
             db.close()
+            if getattr(exc, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+                raise HarnessError(
+                    f"{path}: the history database is locked by another process (waited {BUSY_TIMEOUT_S:.0f}s): {exc}"
+                ) from None
             raise ConfigError(f"cannot use the history database: {exc}", file=str(path)) from None
         return store
 

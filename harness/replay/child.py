@@ -108,6 +108,14 @@ async def serve(
             except Exception as exc:  # noqa: BLE001 - e.g. RecursionError on absurd nesting: still bad input
                 _emit(results, {"path": path, "input_error": f"cannot load: {type(exc).__name__}: {str(exc)[:300]}"})
                 continue
+            if not corpus.has_workflow_task(history):
+                # Nothing has run the workflow code yet (a delayed start): it replays trivially, and the SDK's
+                # replayer would wait forever for a workflow task.
+                outcome = ReplayOutcome(
+                    workflow_id=history.workflow_id, run_id=history.run_id, ok=True, workflow_type=corpus.workflow_type(history), path=path
+                )
+                _emit(results, {"outcome": asdict(outcome), "markers": []})
+                continue
             pending[id(history)] = (path, corpus.patch_markers(history))
             yield history
 

@@ -69,8 +69,47 @@ def load(path: Path) -> WorkflowHistory:
     first = history.events[0]
     if first.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
         raise ConfigError("the first event is not WorkflowExecutionStarted (a truncated history?)", file=str(path))
+    if problem := sequence_problem(history):
+        raise ConfigError(f"not a history the server could have written: {problem}", file=str(path))
     workflow_id = first.workflow_execution_started_event_attributes.workflow_id
     return WorkflowHistory(workflow_id, history.events) if workflow_id else history
+
+
+_WFT_STARTED = EventType.EVENT_TYPE_WORKFLOW_TASK_STARTED
+_AFTER_WFT_STARTED = {
+    EventType.EVENT_TYPE_WORKFLOW_TASK_COMPLETED, EventType.EVENT_TYPE_WORKFLOW_TASK_FAILED,
+    EventType.EVENT_TYPE_WORKFLOW_TASK_TIMED_OUT, EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED,
+    EventType.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT,
+}
+
+
+def _name(event_type: int) -> str:
+    return EventType.Name(event_type).removeprefix("EVENT_TYPE_") if event_type in EventType.values() else str(event_type)
+
+
+def sequence_problem(history: WorkflowHistory) -> str | None:
+    """What makes the event sequence one the server never writes, or None. The SDK's replayer does not report such a
+    history: its history poller dies and the replay waits forever (no run id in the start event, events out of
+    order, a workflow task start followed by anything but its completion, failure or timeout)."""
+    events = history.events
+    if not events[0].workflow_execution_started_event_attributes.original_execution_run_id:
+        return "the WorkflowExecutionStarted event has no originalExecutionRunId (the run id replay keys on)"
+    for index, event in enumerate(events):
+        if event.event_id != index + 1:
+            return f"event {index + 1} has id {event.event_id} (events are numbered 1, 2, 3... in order)"
+        if event.event_type != _WFT_STARTED:
+            continue
+        if index + 1 < len(events) and (after := events[index + 1]).event_type not in _AFTER_WFT_STARTED:
+            return (
+                f"event {after.event_id} ({_name(after.event_type)}) follows the start of a workflow task, which only its "
+                "completion, failure or timeout (or the workflow's termination or timeout) can follow"
+            )
+    return None
+
+
+def has_workflow_task(history: WorkflowHistory) -> bool:
+    """False for a history the workflow code has not run on yet (only its start, e.g. while a start delay runs)."""
+    return any(e.event_type == EventType.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED for e in history.events)
 
 
 def workflow_type(history: WorkflowHistory) -> str:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-from harness.journal import write_atomic
+from harness.journal import write_all_or_nothing
 from harness.scorecard.changes_md import since_last_go_md
 from harness.scorecard.html import to_html
 from harness.scorecard.model import Scorecard, Status, WaiverRef
@@ -201,12 +201,11 @@ def to_junit(card: Scorecard) -> str:
 
 
 def write_reports(card: Scorecard, out_dir: Path) -> dict[str, Path]:
-    """Render everything first, then write: a rendering error leaves no partial report set."""
+    """Render everything first, then write all or nothing: a rendering error or a full disk leaves no partial report set
+    (never a scorecard.json without its scorecard.md, junit.xml and scorecard.html)."""
     rendered = {
         "scorecard.json": to_json(card), "scorecard.md": to_markdown(card), "junit.xml": to_junit(card), "scorecard.html": to_html(card),
     }
-    paths = {}
-    for name, text in rendered.items():
-        write_atomic(out_dir / name, text)
-        paths[name] = out_dir / name
+    paths = {name: out_dir / name for name in rendered}
+    write_all_or_nothing({paths[name]: text for name, text in rendered.items()})
     return paths

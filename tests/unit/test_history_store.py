@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 from click.testing import CliRunner
@@ -194,4 +196,41 @@ def test_run_refuses_a_history_db_that_is_not_ours_before_anything_starts(cli, t
     bad = write(tmp_path / "history.db", "not a database " * 40)
     result = cli("run", "--config", str(REPO / "readiness.yaml"), "--out", str(tmp_path / "reports"), "--history-db", str(bad))
     one_error_line(result, "history.db", "cannot use the history database")
+    assert not (tmp_path / "reports").exists()
+
+
+@pytest.fixture
+def locked_db(tmp_path, monkeypatch):
+    """A history database another process holds an exclusive lock on, and a short busy timeout to wait for it."""
+    import harness.history.store as store
+
+    db = tmp_path / "history.db"
+    record_run(db, good(), tmp_path)
+    monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "db.execute('PRAGMA locking_mode = EXCLUSIVE'); db.execute('BEGIN EXCLUSIVE')\n"
+         "print('locked', flush=True); time.sleep(120)", str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield db
+    finally:
+        holder.kill()
+        holder.wait()
+
+
+def test_a_locked_history_db_is_exit_3_not_bad_input(cli, tmp_path, locked_db):
+    """Another process keeping the file locked is the environment's problem (exit 3, one line), never exit 2."""
+    for args in (
+        ("run", "--config", str(REPO / "readiness.yaml"), "--out", str(tmp_path / "reports")),
+        ("history",),
+        ("diff", "go000001", "go000001"),
+    ):
+        result = cli(*args, "--history-db", str(locked_db))
+        lines = [line for line in result.stderr.splitlines() if line.strip()]
+        assert result.exit_code == 3 and len(lines) == 1 and "Traceback" not in result.output, result.output
+        assert "history.db: the history database is locked by another process" in lines[0]
     assert not (tmp_path / "reports").exists()

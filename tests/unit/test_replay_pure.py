@@ -3,8 +3,12 @@ lifecycle, JSON and JUnit rendering."""
 
 from __future__ import annotations
 
+import errno
 import json
 import re
+import subprocess
+import sys
+import textwrap
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -216,3 +220,43 @@ def test_discover_streams_json_and_skips_hidden(tmp_path):
 def test_patch_markers_read_from_history():
     assert corpus.patch_markers(corpus.load(HISTORY)) == []
 
+
+
+@pytest.mark.parametrize("writer", ["write_atomic", "write_all_or_nothing"])
+def test_a_write_cut_short_leaves_no_temporary_file(tmp_path, writer):
+    """A write that fails half-way (a full disk; here a real short write under a file-size limit, in a child process)
+    leaves neither the file nor its temporary file behind."""
+    code = textwrap.dedent(f"""
+        import resource, signal, sys
+        from pathlib import Path
+        from harness import journal
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+        path = Path(sys.argv[1]) / "journal.json"
+        try:
+            journal.{writer}(path, "x" * 100_000) if "{writer}" == "write_atomic" else journal.{writer}({{path: "x" * 100_000}})
+        except OSError as exc:
+            print(exc.errno)
+    """)
+    result = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=60, cwd=REPO)
+    assert result.stdout.strip() == str(errno.EFBIG), result.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_load_rejects_event_sequences_the_server_never_writes(tmp_path):
+    """The SDK's replayer never answers on these (its history poller dies), so they are bad input, named, up front."""
+    data = json.loads(HISTORY.read_text())
+    started = next(i for i, e in enumerate(data["events"]) if e["eventType"] == "EVENT_TYPE_WORKFLOW_TASK_STARTED")
+    retyped = json.loads(json.dumps(data))
+    retyped["events"][started + 1]["eventType"] = "EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED"
+    renumbered = json.loads(json.dumps(data))
+    renumbered["events"][4]["eventId"] = "40"
+    for name, history, message in (
+        ("retyped", retyped, f"event {started + 2} (WORKFLOW_EXECUTION_UPDATE_COMPLETED) follows the start of a workflow task"),
+        ("renumbered", renumbered, "event 5 has id 40"),
+    ):
+        path = write(tmp_path / f"{name}.json", json.dumps(history))
+        with pytest.raises(ConfigError, match=re.escape(message)) as error:
+            corpus.load(path)
+        assert error.value.file == str(path)
+    assert corpus.load(HISTORY).events  # the real one is untouched

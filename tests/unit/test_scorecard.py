@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import errno
+import subprocess
+import sys
+import textwrap
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -10,6 +14,7 @@ from harness.checks.determinism import restart_replay
 from harness.scorecard import EXIT_CODES, Scorecard, Status, Verdict, decide
 from harness.scorecard.model import SCHEMA_VERSION, CheckResult, RunInfo, ScenarioSummary, TargetInfo
 from harness.scorecard.render import to_json, to_junit, to_markdown, write_reports
+from tests.conftest import REPO
 from tests.unit.observations import nondeterministic, observations
 
 DONE = ScenarioSummary(name="worker-restart", kind="worker_restart", status="completed", duration_s=1.0)
@@ -93,3 +98,33 @@ def test_write_reports_writes_the_four_formats(tmp_path):
     assert sorted(p.name for p in paths.values()) == ["junit.xml", "scorecard.html", "scorecard.json", "scorecard.md"]
     assert Scorecard.model_validate_json((tmp_path / "scorecard.json").read_text()).verdict == Verdict.GO
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_write_reports_is_all_or_nothing_when_the_disk_fills_up(tmp_path):
+    """The page with charts is the largest report: a write limit it alone exceeds (a real short write, in a child
+    process) must leave no report at all, not a scorecard.json standing for a run whose reports are missing."""
+    source = write_reports(card([restart_replay(observations(2), None, None)]), tmp_path / "full")
+    sizes = {name: path.stat().st_size for name, path in source.items()}
+    limit = max(size for name, size in sizes.items() if name != "scorecard.html") + 1
+    assert sizes["scorecard.html"] > limit
+    code = textwrap.dedent("""
+        import resource, signal, sys
+        from pathlib import Path
+        from harness.scorecard.model import Scorecard
+        from harness.scorecard.render import write_reports
+        card = Scorecard.model_validate_json(Path(sys.argv[1]).read_text())
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[3]), int(sys.argv[3])))
+        try:
+            write_reports(card, Path(sys.argv[2]))
+        except OSError as exc:
+            print(exc.errno)
+    """)
+    out = tmp_path / "cut"
+    out.mkdir()
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(source["scorecard.json"]), str(out), str(limit)],
+        capture_output=True, text=True, timeout=60, cwd=REPO,
+    )
+    assert result.stdout.strip() == str(errno.EFBIG), result.stderr
+    assert list(out.iterdir()) == []
