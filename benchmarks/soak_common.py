@@ -19,8 +19,6 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 REPO = Path(__file__).resolve().parent.parent
 READINESS = str(Path(sys.executable).parent / "readiness")
 MARKER_ENV = "SOAK_MARKER"
@@ -270,17 +268,6 @@ def wait_exit(proc: subprocess.Popen, timeout: float) -> int | None:
         return None
 
 
-def relocated_config(config: Path) -> dict:
-    """The config as data with every path in it absolute, so a changed copy can be written anywhere."""
-    data = yaml.safe_load(config.read_text())
-    base = config.resolve().parent
-    data["app"]["path"] = str((base / data["app"].get("path", ".")).resolve())
-    data["scenarios_dir"] = str((base / data.get("scenarios_dir", "scenarios")).resolve())
-    if alerts := data.get("alerts"):
-        alerts["rules"] = [str((base / rules).resolve()) for rules in alerts["rules"]]
-        for owned in alerts.get("workflow_types", {}).values():
-            owned["runbook"] = str((base / owned["runbook"]).resolve())
-    return data
 
 
 def median(values: list[float]) -> float:

@@ -27,12 +27,12 @@ from benchmarks.soak_common import (
     marked_processes,
     plant_stale_scorecard,
     read_journal,
-    relocated_config,
     run_ports,
     running_phase,
     start_run,
     wait_exit,
 )
+from tests.conftest import relocated
 
 RUN_TIMEOUT_S = 420.0
 
@@ -53,7 +53,7 @@ class Outcome:
 
 
 def small_config(folder: Path, scenario: str, change: Callable[[dict], None] = lambda data: None) -> Path:
-    data = relocated_config(REPO / "readiness.yaml")
+    data = relocated(REPO / "readiness.yaml")
     data["scenarios"] = [scenario]
     change(data)
     path = folder / "readiness.yaml"

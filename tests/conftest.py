@@ -1,6 +1,10 @@
 from __future__ import annotations
 
+import contextlib
 import os
+import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -25,6 +29,24 @@ def relocated(config: Path) -> dict:
         for owned in alerts.get("workflow_types", {}).values():
             owned["runbook"] = str((base / owned["runbook"]).resolve())
     return data
+
+
+@contextlib.contextmanager
+def locked_by_another_process(db: Path, seconds: float = 300) -> Iterator[None]:
+    """`db` (SQLite) held under an exclusive lock by another process while the block runs."""
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sqlite3, sys, time\n"
+         "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+         "db.execute('PRAGMA locking_mode = EXCLUSIVE'); db.execute('BEGIN EXCLUSIVE')\n"
+         f"print('locked', flush=True); time.sleep({seconds})", str(db)],
+        stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        yield
+    finally:
+        holder.kill()
+        holder.wait()
 
 
 def write(path: Path, text: str) -> Path:

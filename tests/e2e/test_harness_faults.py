@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,7 +16,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.conftest import REPO, relocated, write
+from tests.conftest import REPO, locked_by_another_process, relocated, write
 from tests.e2e.test_cli_run import READINESS, RUN_TIMEOUT_S, processes_with_marker, run_cli
 
 pytestmark = pytest.mark.e2e
@@ -77,20 +76,9 @@ def test_a_history_database_another_process_keeps_locked(tmp_path):
 
     db = tmp_path / "history.db"
     HistoryStore.open(db, create=True).close()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys, time\n"
-         "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-         "db.execute('PRAGMA locking_mode = EXCLUSIVE'); db.execute('BEGIN EXCLUSIVE')\n"
-         "print('locked', flush=True); time.sleep(300)", str(db)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with locked_by_another_process(db):
         marker, out = uuid.uuid4().hex, tmp_path / "out"
         result = run_cli("run", "--config", str(one_scenario_config(tmp_path)), "--out", str(out), "--history-db", str(db), marker=marker)
-    finally:
-        holder.kill()
-        holder.wait()
     assert_harness_error(result, out, marker, "the history database is locked by another process", None)
     assert not out.exists()
 

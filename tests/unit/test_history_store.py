@@ -6,8 +6,6 @@ from __future__ import annotations
 import json
 import multiprocessing
 import sqlite3
-import subprocess
-import sys
 
 import pytest
 from click.testing import CliRunner
@@ -18,7 +16,7 @@ from harness.errors import ConfigError
 from harness.history.record import check_usable, last_go_changes
 from harness.history.store import HistoryStore, read_scorecard
 from harness.scorecard.model import Status, Verdict
-from tests.conftest import REPO, write
+from tests.conftest import REPO, locked_by_another_process, write
 from tests.unit.test_diff import DEFAULT_POLICY, ActivityTypeDefinition, card, check, defs, variant
 
 
@@ -207,19 +205,8 @@ def locked_db(tmp_path, monkeypatch):
     db = tmp_path / "history.db"
     record_run(db, good(), tmp_path)
     monkeypatch.setattr(store, "BUSY_TIMEOUT_S", 0.3)
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sqlite3, sys, time\n"
-         "db = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
-         "db.execute('PRAGMA locking_mode = EXCLUSIVE'); db.execute('BEGIN EXCLUSIVE')\n"
-         "print('locked', flush=True); time.sleep(120)", str(db)],
-        stdout=subprocess.PIPE, text=True,
-    )
-    try:
-        assert holder.stdout.readline().strip() == "locked"
+    with locked_by_another_process(db, 120):
         yield db
-    finally:
-        holder.kill()
-        holder.wait()
 
 
 def test_a_locked_history_db_is_exit_3_not_bad_input(cli, tmp_path, locked_db):
