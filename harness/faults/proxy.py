@@ -7,7 +7,8 @@ every existing connection and then lets one `Toxic` govern the new ones: `down` 
 timeout is 0: every call is accepted, counted and refused, where `down` leaves refusals uncounted), `latency` and `bandwidth` shape the stream in
 both directions. Whether a connection is affected is drawn once per connection against the toxic's
 `toxicity`. `stream` limits a toxic to one direction, as in Toxiproxy: with `downstream`, `timeout` and `reset_peer`
-let each request reach the upstream and lose its answer (swallowed, or the caller is reset as the answer starts):
+let each request reach the upstream and lose its answer (swallowed, or the caller is reset when the answer starts or
+`timeout_ms` after):
 the dependency acted, the caller saw a failure. `remove()` (or leaving `fault()`) restores a clean pass-through on
 the same port. With a `RequestLedger`, the HTTP requests forwarded (and whether their answers got back) are recorded.
 """
@@ -292,6 +293,7 @@ class FaultProxy:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[tuple[float, bytes] | None] = asyncio.Queue(_QUEUED_CHUNKS)
         lost = False  # an answer of this connection was kept from the client
+        reset_at: float | None = None  # when a downstream reset_peer with a timeout resets the client
 
         async def read_side() -> None:
             while chunk := await reader.read(_READ_SIZE):
@@ -300,11 +302,13 @@ class FaultProxy:
 
         async with asyncio.TaskGroup() as group:
             group.create_task(read_side())
-            while (item := await queue.get()) is not None:
+            while (item := await _next_chunk(queue, reset_at, writer)) is not None:
                 arrived, chunk = item
                 live = toxic if toxic is not None and self._toxic is toxic else None  # remove() lifts it from live links
                 if not upstream and toxic is not None and (lost or (live is not None and live.loses_answers())):
                     self.stats.answers_lost += not lost
+                    if not lost and toxic.kind == "reset_peer" and toxic.timeout_ms:
+                        reset_at = loop.time() + toxic.timeout_ms / 1000  # as Toxiproxy: the timeout runs from the answer's start
                     lost = True  # the rest of a broken answer is lost too, even once the toxic is lifted
                     self._lose(chunk, toxic, writer, ledger)
                     continue
@@ -342,11 +346,27 @@ class FaultProxy:
         """An answer that a downstream toxic keeps from the client: swallowed (timeout) or the client reset (reset_peer)."""
         if ledger is not None:
             ledger.answered(chunk, delivered=False)
-        if toxic.kind == "timeout":  # the answer is broken now: remove() closes the connection, nothing more gets through
+        if toxic.kind == "timeout" or toxic.timeout_ms:  # the answer is broken now: remove() closes the connection
             self._held.update(task for task, writer in self._connections.items() if writer is client)
-        if toxic.kind == "reset_peer":
+        if toxic.kind == "reset_peer" and not toxic.timeout_ms:
             _reset(client)
             raise _AnswerReset
+
+
+async def _next_chunk(
+    queue: asyncio.Queue[tuple[float, bytes] | None], reset_at: float | None, client: asyncio.StreamWriter
+) -> tuple[float, bytes] | None:
+    """The next chunk to forward (None at the end of the stream); once `reset_at` (loop time) passes, the client is
+    reset instead, even if the stream ended before."""
+    if reset_at is None:
+        return await queue.get()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout_at(reset_at):
+            if (item := await queue.get()) is not None:
+                return item
+            await asyncio.Event().wait()  # the upstream finished: the reset still comes at its time
+    _reset(client)
+    raise _AnswerReset
 
 
 class _AnswerReset(Exception):

@@ -193,6 +193,22 @@ async def test_reset_peer_resets_the_connection(proxy: FaultProxy, clients, time
     assert proxy.stats.affected == 1
 
 
+@pytest.mark.parametrize("timeout_ms", [0, 400])
+async def test_downstream_reset_peer_lets_the_request_through_and_resets_the_caller_its_timeout_after_the_answer_starts(
+    proxy: FaultProxy, clients, timeout_ms: int
+) -> None:
+    await proxy.apply(Toxic("reset_peer", stream="downstream", timeout_ms=timeout_ms))
+    client = await clients(proxy.port)
+    client.writer.write(b"ping")
+    await client.writer.drain()
+    started = time.monotonic()
+    with pytest.raises(ConnectionResetError):
+        assert await asyncio.wait_for(client.reader.read(100), WAIT_S) == b""  # never the echo
+    waited = time.monotonic() - started
+    assert (waited >= 0.3) if timeout_ms else (waited < 0.3)
+    assert (proxy.stats.bytes_up, proxy.stats.bytes_down, proxy.stats.answers_lost) == (4, 0, 1)
+
+
 async def test_reset_peer_without_a_timeout_refuses_every_call_it_counts_even_with_the_upstream_gone(
     echo: EchoServer, clients
 ) -> None:
