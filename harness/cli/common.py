@@ -61,9 +61,12 @@ def fail(message: str, code: int) -> None:
 
 async def _cancellable(coro):
     """Run `coro` so that Ctrl-C or SIGTERM cancels it once, unwinding every cleanup; signals that arrive
-    while cleanup runs are ignored instead of cutting it short."""
+    while cleanup runs are ignored instead of cutting it short. A signal that came while `coro` ran code that never
+    yields (the run-wide checks, the reports) and that it finished anyway still ends in KeyboardInterrupt (exit 3):
+    whatever it wrote is complete, and a stop that was asked for is never reported as a verdict."""
     task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
+    signalled = False
 
     def interrupt() -> None:
         if task.cancelling():
@@ -71,16 +74,20 @@ async def _cancellable(coro):
         else:
             task.cancel()
 
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    for sig in previous:
-        loop.add_signal_handler(sig, interrupt)
+    def on_signal(signum, frame) -> None:  # a Python-level handler runs between bytecodes, even in code that never yields
+        nonlocal signalled
+        signalled = True
+        loop.call_soon_threadsafe(interrupt)
+
+    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        return await task
+        result = await task
     finally:
         for sig, handler in previous.items():
-            loop.remove_signal_handler(sig)
-            if handler is not None:  # asyncio resets SIGTERM to its default (death by signal, not exit 3)
-                signal.signal(sig, handler)
+            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
+    if signalled:
+        raise KeyboardInterrupt
+    return result
 
 
 def run_async(coro, *, crash_dir: Path, where: str = ""):

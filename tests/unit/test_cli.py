@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
+import threading
+import time
 
 import pytest
 from click.testing import CliRunner
@@ -94,6 +98,22 @@ def test_ctrl_c_outside_the_async_part_is_exit_3_not_no_go(cli, tmp_path, monkey
     assert result.exit_code == 3, result.output
     assert result.stderr.strip() == "error: interrupted" and "Aborted" not in result.output
     assert not (tmp_path / "page.html").exists()
+
+
+def test_a_signal_while_the_async_part_runs_code_that_never_yields_still_ends_in_exit_3(tmp_path):
+    """The run-wide checks and the reports never yield to the event loop: a Ctrl-C or SIGTERM then is honoured once
+    they finish (what they wrote is complete) and the run still exits 3, never with a verdict it was asked to drop."""
+    from harness.cli.common import run_async
+
+    async def finishes_anyway() -> str:
+        threading.Timer(0.1, os.kill, (os.getpid(), signal.SIGINT)).start()
+        time.sleep(0.6)  # CPU work that never awaits
+        (tmp_path / "scorecard.json").write_text("{}")
+        return "GO"
+
+    with pytest.raises(SystemExit) as exited:
+        run_async(finishes_anyway(), crash_dir=tmp_path)
+    assert exited.value.code == 3 and (tmp_path / "scorecard.json").read_text() == "{}"
 
 
 def test_run_help_names_every_report_it_writes(cli):
