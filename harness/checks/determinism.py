@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from harness.config.models import ReadinessConfig
 from harness.observe import metrics
-from harness.observe.model import RestartObservations, WorkflowRecord
+from harness.observe.model import ReplayOutcome, RestartObservations, WorkflowRecord
 from harness.replay.classify import short_message
 from harness.scorecard.model import CheckResult, Status, subjects
 
@@ -78,8 +78,13 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         {"worker": k.worker, "pid": k.pid, "signal": k.signal, "returncode": k.returncode, "confirmed": k.confirmed}
         for k in obs.kills
     ]
-    records = {r.workflow_id: r for r in obs.workflows}
-    replay_errors = {r.workflow_id: (r.kind or r.error_class or "", r.error_message or "") for r in obs.replays if not r.ok}
+    records = latest_runs(obs.workflows)
+    replay_errors: dict[str, tuple[str, str]] = {}
+    for outcome in (o for o in obs.replays if not o.ok):  # a child's or an earlier run's failure is its started workflow's
+        replay_errors.setdefault(
+            obs.family_of.get(outcome.workflow_id, outcome.workflow_id),
+            (outcome.kind or outcome.error_class or "", _whose(outcome, obs.family_of, records) + (outcome.error_message or "")),
+        )
     restarted = set(obs.restarted_identities)
     resumed = [w for w in obs.running_at_kill if restarted & set(getattr(records.get(w), "task_identities", ()))]
     evidence = {
@@ -87,7 +92,8 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         "running_at_kill": len(obs.running_at_kill),
         "workers_killed": sum(k["confirmed"] for k in kills),
         "resumed_by_restarted_workers": len(resumed),
-        "completed": sum(r.status == "COMPLETED" for r in obs.workflows),
+        "completed": sum(w in records and records[w].status == "COMPLETED" for w in obs.started),
+        "histories_collected": len(obs.workflows),
         "histories_replayed": len(obs.replays),
         "replay_failures": len(replay_errors),
         "nondeterminism_task_failures_metric": metrics.total(
@@ -99,12 +105,32 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         evidence["replayed_on_restarted_workers"] = sum(not r.error for r in obs.live_replays)
         evidence["live_replay_errors"] = [{"workflow_id": r.workflow_id, "error": short_message(r.error)} for r in obs.live_replays if r.error]
     live_errors = {r.workflow_id: ("nondeterminism", r.error) for r in obs.live_replays if r.nondeterministic}
-    explanations = {**{r.workflow_id: r.explanation for r in obs.replays if r.explanation}, **obs.explanations}
+    replayed = {}
+    for outcome in (o for o in obs.replays if o.explanation):
+        replayed.setdefault(obs.family_of.get(outcome.workflow_id, outcome.workflow_id), outcome.explanation)
+    explanations = {**replayed, **obs.explanations}
     problems = [
         row for wid in obs.started
         if (row := _problem(records.get(wid), replay_errors.get(wid) or live_errors.get(wid), wid, explanations.get(wid))) is not None
     ]
     return evidence, problems, resumed
+
+
+def latest_runs(workflows: tuple[WorkflowRecord, ...]) -> dict[str, WorkflowRecord]:
+    """Workflow id -> its record; of several runs of one id (continue-as-new), the first listed: the latest."""
+    found: dict[str, WorkflowRecord] = {}
+    for record in workflows:
+        found.setdefault(record.workflow_id, record)
+    return found
+
+
+def _whose(outcome: ReplayOutcome, family_of: dict[str, str], records: dict[str, WorkflowRecord]) -> str:
+    """How a replay failure's message starts when the history is not the started workflow's latest run."""
+    wid, run = outcome.workflow_id, outcome.run_id
+    child = f"child workflow {wid} ({outcome.workflow_type or 'type unknown'})" if wid in family_of else ""
+    if run and wid in records and records[wid].run_id != run:
+        return f"earlier run {run} of {child or wid}: "
+    return f"{child}: " if child else ""
 
 
 SHORT_WORKFLOWS_NOTE = (
@@ -119,10 +145,10 @@ def _closed_before_kill(obs: RestartObservations, evidence: dict, result) -> Che
     replayed = evidence.get("replayed_on_restarted_workers", 0)
     evidence["exercised"] = [
         f"{replayed} of {len(obs.started)} closed histories replayed by the restarted workers (cold cache, via a query)",
-        f"{len(obs.replays)} of {len(obs.started)} histories replayed offline",
+        f"{len(obs.replays)} of {len(obs.workflows)} histories replayed offline",
     ]
     evidence["not_exercised"] = ["a workflow resuming mid-flight on a restarted worker"]
-    if replayed < len(obs.started) or len(obs.replays) < len(obs.started):
+    if replayed < len(obs.started) or len(obs.replays) < len(obs.workflows):
         errors = evidence.get("live_replay_errors") or [{"error": "the Python workflow classes are needed to replay offline"}]
         return result(
             Status.NO_DATA,
@@ -138,6 +164,11 @@ def _closed_before_kill(obs: RestartObservations, evidence: dict, result) -> Che
         f"histories from scratch and all {len(obs.replays)} replay offline. {SHORT_WORKFLOWS_NOTE}",
         evidence,
     )
+
+
+def _family_note(obs: RestartObservations) -> str:
+    extra = len(obs.workflows) - len(set(obs.started) & set(latest_runs(obs.workflows)))
+    return f" ({extra} of them child workflows or earlier runs)" if extra else ""
 
 
 def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConfig) -> CheckResult:
@@ -170,7 +201,7 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
             f"First error: {problems[0]['message'][:240]}",
             evidence,
             REMEDIATION_NONDETERMINISM if nondeterministic else REMEDIATION_FAILED,
-            failing_workflow_types(problems, {r.workflow_id: r for r in obs.workflows}),
+            failing_workflow_types(problems, latest_runs(obs.workflows)),
         )
     if not resumed:
         return result(
@@ -179,10 +210,10 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
             evidence,
             "Make sure the restarted workers poll the same task queue and that workflows still have work after the kill.",
         )
-    if len(obs.replays) < len(obs.started):
+    if len(obs.replays) < len(obs.workflows):
         return result(
             Status.NO_DATA,
-            f"Only {len(obs.replays)} of {len(obs.started)} histories were replayed (replay needs the Python workflow classes).",
+            f"Only {len(obs.replays)} of {len(obs.workflows)} histories were replayed (replay needs the Python workflow classes).",
             evidence,
             "List the workflow classes under `workers[].python.workflows` so histories can be replayed.",
         )
@@ -190,6 +221,6 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
         Status.PASS,
         f"All {len(obs.started)} workflows completed after {evidence['workers_killed']} worker(s) were killed with "
         f"{obs.kills[0].signal} mid-flight ({len(resumed)} resumed by restarted workers) and all "
-        f"{len(obs.replays)} histories replay.",
+        f"{len(obs.replays)} histories replay{_family_note(obs)}.",
         evidence,
     )

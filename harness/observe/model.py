@@ -141,6 +141,9 @@ class RestartObservations:
     """The workflows that closed before the kill, replayed on the restarted workers."""
     explanations: dict[str, dict] = field(default_factory=dict)
     """Workflow id -> how its history and the code diverged (harness.replay.explain), for each non-determinism failure."""
+    family_of: dict[str, str] = field(default_factory=dict)
+    """Child workflow id -> the started workflow it belongs to: `workflows` and `replays` hold every run of each
+    started workflow and of every child it started (a started workflow's own id maps to itself when absent)."""
 
 
 @dataclass(frozen=True)

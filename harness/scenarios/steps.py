@@ -251,12 +251,12 @@ async def collect_histories(
 
 def explain_stuck(fetched: Iterable[WorkflowHistory], records: Iterable[WorkflowRecord]) -> dict[str, dict]:
     """Workflow id -> how its history and the code diverged at its first workflow-task failure on non-determinism (it
-    may be stuck there, or have recovered since), by harness.replay.explain."""
-    by_id = {h.workflow_id: h for h in fetched}
-    found = {}
-    for record in records:
+    may be stuck there, or have recovered since), by harness.replay.explain. `records` are keep_histories(`fetched`),
+    in order; of several runs of one workflow id, the first listed (the latest) explains it."""
+    found: dict[str, dict] = {}
+    for history, record in zip(fetched, records, strict=True):
         failure = next((f for f in record.task_failures if "NON_DETERMINISTIC" in f.cause), None)
-        if failure and record.workflow_id in by_id and (explanation := explain(by_id[record.workflow_id], failure.message)):
+        if failure and record.workflow_id not in found and (explanation := explain(history, failure.message)):
             found[record.workflow_id] = explanation.to_dict()
     return found
 

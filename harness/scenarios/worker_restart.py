@@ -54,7 +54,8 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
             live = await steps.replay_on_workers(ctx, closed_before_kill)
             step.detail.update(workflows=len(live), failed=sum(bool(r.error) for r in live))
     with journal.step("collect histories and metrics", name) as step:
-        fetched, records = await steps.collect_histories(ctx, ids)
+        families, records = await steps.collect_families(ctx, ids)  # a child's or an earlier run's code replays too
+        fetched = [h for family in families.values() for h in family]
         after, scrape_errors = await metrics.scrape(ctx.supervisor.metrics_endpoints(), phase="after")
         step.detail.update(histories=len(records), metric_samples=len(samples) + len(after), scrape_errors=scrape_errors)
     outcomes = await steps.replay_histories(ctx, name, records)
@@ -70,6 +71,7 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         drain_deadline_hit=drained["deadline_hit"],
         live_replays=live,
         explanations=steps.explain_stuck(fetched, records),
+        family_of={h.workflow_id: started for started, family in families.items() for h in family if h.workflow_id != started},
     )
 
 

@@ -57,6 +57,19 @@ def test_millisecond_workflows_that_replay_differently_fail_restart_replay(tmp_p
     assert len(live) == 6 - evidence["running_at_kill"] and all("TMPRL1100" in e["error"] for e in live)
 
 
+def test_a_child_workflow_that_breaks_on_replay_fails_restart_replay_from_its_own_history(tmp_path):
+    card = run_app("fulfilment_child_replay_flawed.yaml", tmp_path)
+    restart = check(card, "determinism.restart_replay")
+    evidence = restart["evidence"]
+    assert restart["status"] == "FAIL" and restart["subjects"] == ["workflow_type:FulfilmentWorkflow"], restart["summary"]
+    assert evidence["running_at_kill"] == 6 and evidence["completed"] == 6  # every parent survived the kill itself
+    assert evidence["histories_collected"] == 12 and evidence["replay_failures"] == 6
+    parents = {p["workflow_id"] for p in evidence["problems"]}  # the started workflows, each named once
+    assert len(parents) == 6 and not any(w.endswith("-pack") for w in parents)
+    for problem in evidence["problems"]:
+        assert problem["message"].startswith(f"child workflow {problem['workflow_id']}-pack (PackWorkflow): [TMPRL1100]")
+
+
 def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_code(tmp_path):
     card = run_app("billing.yaml", tmp_path)
     policy = check(card, "retry.policy")

@@ -111,3 +111,50 @@ def test_a_non_determinism_failure_shows_the_recorded_and_the_issued_command():
     rows = {p["workflow_id"]: p for p in restart_replay(obs, None, None).evidence["problems"]}
     assert rows["wf-0"]["new_code_issued"] == "ScheduleActivityTask screen_order" and rows["wf-0"]["guard"].startswith("if workflow.patched(")
     assert "new_code_issued" not in rows["wf-1"]
+
+
+def _with_family(obs, *, child_ok: bool = True, earlier_ok: bool = True):
+    """wf-0 started a child (wf-0-pack) and continued as new once: four histories for two started workflows."""
+    from dataclasses import replace
+
+    child = replace(record("wf-0-pack"), workflow_type="PackWorkflow")
+    earlier = replace(record("wf-1"), run_id="run-wf-1-first", status="CONTINUED_AS_NEW")
+    replays = (
+        *obs.replays,
+        ReplayOutcome("wf-0-pack", "run-wf-0-pack", child_ok, None if child_ok else "NondeterminismError",
+                      None if child_ok else "[TMPRL1100] Nondeterminism error: child path", workflow_type="PackWorkflow"),
+        ReplayOutcome("wf-1", "run-wf-1-first", earlier_ok, None if earlier_ok else "NondeterminismError",
+                      None if earlier_ok else "[TMPRL1100] Nondeterminism error: first run path"),
+    )
+    return replace(obs, workflows=(*obs.workflows, child, earlier), replays=replays, family_of={"wf-0-pack": "wf-0"})
+
+
+def test_every_history_of_a_family_replays_and_the_latest_run_decides_the_status():
+    result = restart_replay(_with_family(observations(2)), None, None)
+    assert result.status == Status.PASS, result.summary
+    assert result.evidence["completed"] == 2 and result.evidence["histories_collected"] == 4
+    assert "all 4 histories replay (2 of them child workflows or earlier runs)" in result.summary
+
+
+def test_a_child_workflow_that_breaks_on_replay_fails_its_started_workflow_naming_the_child():
+    result = restart_replay(_with_family(observations(2), child_ok=False), None, None)
+    assert result.status == Status.FAIL and result.remediation == REMEDIATION_NONDETERMINISM
+    [problem] = result.evidence["problems"]
+    assert problem["workflow_id"] == "wf-0" and problem["status"] == "COMPLETED"
+    assert problem["message"].startswith("child workflow wf-0-pack (PackWorkflow): [TMPRL1100]")
+    assert result.subjects == ["workflow_type:OrderWorkflow"]
+
+
+def test_an_earlier_run_that_breaks_on_replay_fails_its_workflow_naming_the_run():
+    result = restart_replay(_with_family(observations(2), earlier_ok=False), None, None)
+    assert result.status == Status.FAIL
+    [problem] = result.evidence["problems"]
+    assert problem["workflow_id"] == "wf-1" and problem["message"].startswith("earlier run run-wf-1-first of wf-1: ")
+
+
+def test_a_family_history_not_replayed_is_no_data():
+    from dataclasses import replace
+
+    obs = _with_family(observations(2))
+    result = restart_replay(replace(obs, replays=obs.replays[:-1]), None, None)
+    assert result.status == Status.NO_DATA and "Only 3 of 4 histories were replayed" in result.summary
