@@ -7,9 +7,10 @@ complete, and every history must replay against the worker's code.
 
 from __future__ import annotations
 
+from harness.checks.families import family_note, latest_runs, replays_by_started
 from harness.config.models import ReadinessConfig
 from harness.observe import metrics
-from harness.observe.model import ReplayOutcome, RestartObservations, WorkflowRecord
+from harness.observe.model import RestartObservations, WorkflowRecord
 from harness.replay.classify import short_message
 from harness.scorecard.model import CheckResult, Status, subjects
 
@@ -79,12 +80,8 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         for k in obs.kills
     ]
     records = latest_runs(obs.workflows)
-    replay_errors: dict[str, tuple[str, str]] = {}
-    for outcome in (o for o in obs.replays if not o.ok):  # a child's or an earlier run's failure is its started workflow's
-        replay_errors.setdefault(
-            obs.family_of.get(outcome.workflow_id, outcome.workflow_id),
-            (outcome.kind or outcome.error_class or "", _whose(outcome, obs.family_of, records) + (outcome.error_message or "")),
-        )
+    replays = replays_by_started(obs.replays, obs.family_of, records)
+    replay_errors = {w: (r.kind or r.error_class or "", r.error_message or "") for w, r in replays.items() if not r.ok}
     restarted = set(obs.restarted_identities)
     resumed = [w for w in obs.running_at_kill if restarted & set(getattr(records.get(w), "task_identities", ()))]
     evidence = {
@@ -105,32 +102,12 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         evidence["replayed_on_restarted_workers"] = sum(not r.error for r in obs.live_replays)
         evidence["live_replay_errors"] = [{"workflow_id": r.workflow_id, "error": short_message(r.error)} for r in obs.live_replays if r.error]
     live_errors = {r.workflow_id: ("nondeterminism", r.error) for r in obs.live_replays if r.nondeterministic}
-    replayed = {}
-    for outcome in (o for o in obs.replays if o.explanation):
-        replayed.setdefault(obs.family_of.get(outcome.workflow_id, outcome.workflow_id), outcome.explanation)
-    explanations = {**replayed, **obs.explanations}
+    explanations = {**{w: r.explanation for w, r in replays.items() if r.explanation}, **obs.explanations}
     problems = [
         row for wid in obs.started
         if (row := _problem(records.get(wid), replay_errors.get(wid) or live_errors.get(wid), wid, explanations.get(wid))) is not None
     ]
     return evidence, problems, resumed
-
-
-def latest_runs(workflows: tuple[WorkflowRecord, ...]) -> dict[str, WorkflowRecord]:
-    """Workflow id -> its record; of several runs of one id (continue-as-new), the first listed: the latest."""
-    found: dict[str, WorkflowRecord] = {}
-    for record in workflows:
-        found.setdefault(record.workflow_id, record)
-    return found
-
-
-def _whose(outcome: ReplayOutcome, family_of: dict[str, str], records: dict[str, WorkflowRecord]) -> str:
-    """How a replay failure's message starts when the history is not the started workflow's latest run."""
-    wid, run = outcome.workflow_id, outcome.run_id
-    child = f"child workflow {wid} ({outcome.workflow_type or 'type unknown'})" if wid in family_of else ""
-    if run and wid in records and records[wid].run_id != run:
-        return f"earlier run {run} of {child or wid}: "
-    return f"{child}: " if child else ""
 
 
 SHORT_WORKFLOWS_NOTE = (
@@ -164,11 +141,6 @@ def _closed_before_kill(obs: RestartObservations, evidence: dict, result) -> Che
         f"histories from scratch and all {len(obs.replays)} replay offline. {SHORT_WORKFLOWS_NOTE}",
         evidence,
     )
-
-
-def _family_note(obs: RestartObservations) -> str:
-    extra = len(obs.workflows) - len(set(obs.started) & set(latest_runs(obs.workflows)))
-    return f" ({extra} of them child workflows or earlier runs)" if extra else ""
 
 
 def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConfig) -> CheckResult:
@@ -221,6 +193,6 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
         Status.PASS,
         f"All {len(obs.started)} workflows completed after {evidence['workers_killed']} worker(s) were killed with "
         f"{obs.kills[0].signal} mid-flight ({len(resumed)} resumed by restarted workers) and all "
-        f"{len(obs.replays)} histories replay{_family_note(obs)}.",
+        f"{len(obs.replays)} histories replay{family_note(obs.started, obs.workflows)}.",
         evidence,
     )

@@ -4,6 +4,7 @@ every history replays."""
 
 from __future__ import annotations
 
+from harness.checks.families import family_note, latest_runs, replays_by_started
 from harness.config.models import ReadinessConfig
 from harness.observe.model import ServerRestartObservations
 from harness.replay.classify import short_message
@@ -19,10 +20,10 @@ REMEDIATION = (
 
 
 def server_restart(obs: ServerRestartObservations, spec: object, config: ReadinessConfig) -> CheckResult:
-    records = {r.workflow_id: r for r in obs.workflows}
-    replay_errors = {r.workflow_id: r for r in obs.replays if not r.ok}
+    records = latest_runs(obs.workflows)
+    replay_errors = {w: r for w, r in replays_by_started(obs.replays, obs.family_of, records).items() if not r.ok}
     problems = [{"workflow_id": w, "problem": "lost: the server did not know it after the restart"} for w in obs.lost]
-    for workflow_id, record in records.items():
+    for workflow_id, record in ((w, r) for w, r in records.items() if w not in obs.family_of):  # a child's fate is its parent's
         if record.status != "COMPLETED" or workflow_id in replay_errors:
             row = {"workflow_id": workflow_id, "problem": f"closed as {record.status}" if record.status != "COMPLETED" else "does not replay"}
             if workflow_id in replay_errors:
@@ -32,7 +33,8 @@ def server_restart(obs: ServerRestartObservations, spec: object, config: Readine
             problems.append(row)
     evidence = {
         "workflows_started": len(obs.started), "running_at_kill": len(obs.running_at_kill), "lost": len(obs.lost),
-        "completed": sum(r.status == "COMPLETED" for r in obs.workflows), "histories_replayed": len(obs.replays),
+        "completed": sum(w in records and records[w].status == "COMPLETED" for w in obs.started),
+        "histories_collected": len(obs.workflows), "histories_replayed": len(obs.replays),
         "problems": problems,
     }
 
@@ -48,11 +50,12 @@ def server_restart(obs: ServerRestartObservations, spec: object, config: Readine
     if not obs.running_at_kill:
         return result(Status.NO_DATA, f"All {len(obs.started)} workflows closed before the server was killed: nothing was in "
                       "flight across the restart.", "Give the workflows longer work (a timer in the workload inputs).")
-    if len(obs.replays) < len(obs.started):
-        return result(Status.NO_DATA, f"Only {len(obs.replays)} of {len(obs.started)} histories were replayed (replay needs the "
+    if len(obs.replays) < len(obs.workflows):
+        return result(Status.NO_DATA, f"Only {len(obs.replays)} of {len(obs.workflows)} histories were replayed (replay needs the "
                       "Python workflow classes).")
     return result(
         Status.PASS,
         f"All {len(obs.started)} workflows ({len(obs.running_at_kill)} in flight at the kill) survived a SIGKILL of the Temporal "
-        f"server and its restart on the same state: none lost, all completed, all {len(obs.replays)} histories replay.",
+        f"server and its restart on the same state: none lost, all completed, all {len(obs.replays)} histories replay"
+        f"{family_note(obs.started, obs.workflows)}.",
     )

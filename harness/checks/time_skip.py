@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.checks.determinism import add_explanation
+from harness.checks.families import family_note, latest_runs, replays_by_started
 from harness.config.models import ReadinessConfig
 from harness.config.scenarios import TimeSkipExpect
 from harness.invariants import InvariantError, evaluate
@@ -101,9 +102,9 @@ def _label(row: dict) -> str:
 def measure_time_skip(obs: TimeSkipObservations, expect: TimeSkipExpect) -> tuple[dict, list[dict], set[str], list[str]]:
     """The evidence, the workflows that did not end as expected (rows), those open at a restart, and those a
     restarted worker went on with."""
-    records = {r.workflow_id: r for r in obs.workflows}
+    records = latest_runs(obs.workflows)
     ends = {e.workflow_id: e for e in obs.ends}
-    replays = {r.workflow_id: r for r in obs.replays}
+    replays = replays_by_started(obs.replays, obs.family_of, records)
     open_at_restart = {w for r in obs.restarts for w in r.open_workflows}
     restarted = {identity for r in obs.restarts for identity in r.restarted_identities}
     resumed = sorted(w for w in open_at_restart if restarted & set(getattr(records.get(w), "task_identities", ())))
@@ -174,14 +175,15 @@ def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config:
             Status.NO_DATA, "No workflow task was completed by a restarted worker, so resuming after the restart was not exercised.",
             "Make sure the workflows still have timers or signals to handle after the `restart_workers` step.",
         )
-    if len(obs.replays) < len(obs.started):
+    if len(obs.replays) < len(obs.workflows):
         return result(
-            Status.NO_DATA, f"Only {len(obs.replays)} of {len(obs.started)} histories were replayed, so replay after the restart is unproven.",
+            Status.NO_DATA, f"Only {len(obs.replays)} of {len(obs.workflows)} histories were replayed, so replay after the restart is unproven.",
             "List the workflow classes under `workers[].python.workflows` so histories can be replayed.",
         )
     return result(
         Status.PASS,
         f"All {len(obs.started)} workflows ran {workflow_days:.1f} days of workflow time in {obs.wall_time_s:.0f}s, survived "
         f"{len(obs.restarts)} restart(s) of every worker mid-wait ({len(resumed)} resumed by restarted workers), ended "
-        f"{expect.status} with every invariant holding, and all {len(obs.replays)} histories replay.",
+        f"{expect.status} with every invariant holding, and all {len(obs.replays)} histories replay"
+        f"{family_note(obs.started, obs.workflows)}.",
     )

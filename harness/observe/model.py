@@ -142,8 +142,8 @@ class RestartObservations:
     explanations: dict[str, dict] = field(default_factory=dict)
     """Workflow id -> how its history and the code diverged (harness.replay.explain), for each non-determinism failure."""
     family_of: dict[str, str] = field(default_factory=dict)
-    """Child workflow id -> the started workflow it belongs to: `workflows` and `replays` hold every run of each
-    started workflow and of every child it started (a started workflow's own id maps to itself when absent)."""
+    """Child workflow id -> the started workflow it belongs to (`workflows` and `replays` hold every run of each
+    started workflow and of every child it started)."""
 
 
 @dataclass(frozen=True)
@@ -375,3 +375,6 @@ class ServerRestartObservations:
     """Started, and unknown to the server after the restart."""
     workflows: tuple[WorkflowRecord, ...]
     replays: tuple[ReplayOutcome, ...]
+    family_of: dict[str, str] = field(default_factory=dict)
+    """Child workflow id -> the started workflow it belongs to (`workflows` and `replays` hold every run of each
+    started workflow and of every child it started)."""

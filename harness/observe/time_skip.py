@@ -113,6 +113,9 @@ class TimeSkipObservations:
     """Wall-clock seconds from the first workflow start to the end of the run."""
     explanations: dict[str, dict] = field(default_factory=dict)
     """Workflow id -> its first non-determinism failure explained (harness.replay.explain)."""
+    family_of: dict[str, str] = field(default_factory=dict)
+    """Child workflow id -> the started workflow it belongs to (`workflows` and `replays` hold every run of each
+    started workflow and of every child it started)."""
 
 
 def duration_label(seconds: float) -> str:

@@ -82,14 +82,14 @@ async def run(ctx: ScenarioContext, spec: ServerRestartScenario) -> ServerRestar
             step.detail["open"] = await steps.wait_closed(ctx, ids, spec.completion_timeout, client=client)
         with journal.step("collect histories", name) as step:
             found = [w for w, known in zip(ids, await steps.bounded(_known(client, w) for w in ids), strict=True) if known]
-            _, records = await steps.collect_histories(ctx, found, client=client)
+            families, records = await steps.collect_families(ctx, found, client=client)  # continued runs, children
             step.detail.update(histories=len(records), lost=[w for w in ids if w not in found])
         with contextlib.suppress(Exception):
             await steps.terminate(client, await steps.open_workflows(client, found), f"readiness {name}: over")
     replays = await steps.replay_histories(ctx, name, records)
     return ServerRestartObservations(
         scenario=name, started=tuple(ids), running_at_kill=tuple(running),
-        lost=tuple(w for w in ids if w not in found), workflows=records, replays=replays,
+        lost=tuple(w for w in ids if w not in found), workflows=records, replays=replays, family_of=steps.family_of(families),
     )
 
 

@@ -261,12 +261,19 @@ def explain_stuck(fetched: Iterable[WorkflowHistory], records: Iterable[Workflow
     return found
 
 
-async def collect_families(ctx: ScenarioContext, ids: Iterable[str]) -> tuple[dict[str, list[WorkflowHistory]], tuple[WorkflowRecord, ...]]:
+async def collect_families(
+    ctx: ScenarioContext, ids: Iterable[str], *, client: Client | None = None
+) -> tuple[dict[str, list[WorkflowHistory]], tuple[WorkflowRecord, ...]]:
     """Like collect_histories, with every started workflow's earlier runs and child workflows (histories.fetch_family):
-    started workflow id -> its family (its latest run first), and a record per history kept."""
+    started workflow id -> its family (its latest run first), and a record per history kept, in the same order."""
     ids = list(ids)
-    families = dict(zip(ids, await bounded(histories.fetch_family(ctx.client, w) for w in ids)))
+    families = dict(zip(ids, await bounded(histories.fetch_family(client or ctx.client, w) for w in ids)))
     return families, keep_histories(ctx, [h for family in families.values() for h in family])
+
+
+def family_of(families: dict[str, list[WorkflowHistory]]) -> dict[str, str]:
+    """Child workflow id -> the started workflow whose family holds it (the checks' harness.checks.families)."""
+    return {h.workflow_id: started for started, family in families.items() for h in family if h.workflow_id != started}
 
 
 @dataclass(frozen=True)

@@ -234,7 +234,8 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
         workflow_time = await timeline.workflow_time()
         with journal.step("read end states and histories", name) as step:
             ends = [await _end_state(server.client, w, states[w], scenario, list(timeline.errors[w]), check) for w in ids]
-            fetched, records = await steps.collect_histories(ctx, ids, client=server.client)
+            families, records = await steps.collect_families(ctx, ids, client=server.client)  # continued runs, children
+            fetched = [h for family in families.values() for h in family]
             await steps.terminate(server.client, [e.workflow_id for e in ends if e.status == "RUNNING"], f"readiness scenario {name} ended")
             step.detail.update(statuses={e.workflow_id: e.status for e in ends})
         wall_time = time.monotonic() - began
@@ -250,6 +251,7 @@ async def run(ctx: ScenarioContext, scenario: TimeSkipScenario) -> TimeSkipObser
         workflow_time_s=round(workflow_time, 1),
         wall_time_s=round(wall_time, 2),
         explanations=steps.explain_stuck(fetched, records),
+        family_of=steps.family_of(families),
     )
 
 

@@ -71,7 +71,7 @@ async def run(ctx: ScenarioContext, scenario: WorkerRestartScenario) -> RestartO
         drain_deadline_hit=drained["deadline_hit"],
         live_replays=live,
         explanations=steps.explain_stuck(fetched, records),
-        family_of={h.workflow_id: started for started, family in families.items() for h in family if h.workflow_id != started},
+        family_of=steps.family_of(families),
     )
 
 

@@ -111,6 +111,22 @@ def test_replay_failure_fails_with_a_row_naming_the_nondeterminism_and_the_histo
     }
 
 
+def test_a_subscription_whose_earlier_run_breaks_on_replay_fails_naming_the_run():
+    """A month-long workflow continues as new: every run's history replays, and a broken earlier run is its failure."""
+    from dataclasses import replace
+
+    earlier = replace(record("sub-0"), run_id="run-sub-0-first", status="CONTINUED_AS_NEW")
+    replays = (*observations().replays, ReplayOutcome("sub-0", "run-sub-0-first", False, "NondeterminismError", NDE, kind="nondeterminism"))
+    obs = observations(workflows=(*observations().workflows, earlier), replays=replays)
+    check = longrun_time_skip(obs, TimeSkipScenario.model_construct(expect=EXPECT), None)
+    assert check.status == Status.FAIL and "sub-0 (nondeterminism)" in check.summary
+    [row] = check.evidence["problems"]
+    assert row["status"] == "COMPLETED" and row["message"] == f"earlier run run-sub-0-first of sub-0: {NDE}"
+    whole = longrun_time_skip(replace(obs, replays=(*observations().replays, ReplayOutcome("sub-0", "run-sub-0-first", True))),
+                              TimeSkipScenario.model_construct(expect=EXPECT), None)
+    assert whole.status == Status.PASS and "all 4 histories replay (1 of them child workflows or earlier runs)" in whole.summary
+
+
 def test_a_stuck_workflow_names_its_task_failure_and_the_others_why_they_stopped():
     failure = TaskFailure(42, "NON_DETERMINISTIC_ERROR", NDE, "w-0-g2")
     ends = (end("sub-0", "RUNNING", STUCK, errors=("query state not sent: the workflow was stuck",)),
