@@ -96,6 +96,23 @@ def delivery(events: Sequence[HistoryEvent]) -> Delivery:
     return Delivery(dict(signals), dict(accepted), dict(completed), tuple(tasks))
 
 
+RUN_STRIDE = 1_000_000
+"""Added to the task ids of each later run in delivery_of_runs: a history holds at most 51,200 events, so tasks of two
+runs never compare equal (a burst split by a continue-as-new was not co-delivered)."""
+
+
+def delivery_of_runs(runs: Sequence[Sequence[HistoryEvent]]) -> Delivery:
+    """What a workflow's whole chain of runs (continue-as-new; oldest first) says about the messages it received: a
+    signal that reached an earlier run was delivered, not lost."""
+    parts = [delivery(events) for events in runs]
+    total = [Counter(), Counter(), Counter()]
+    for part in parts:
+        for counter, counts in zip(total, (part.signals, part.updates_accepted, part.updates_completed), strict=True):
+            counter.update(counts)
+    tasks = tuple(None if t is None else t + i * RUN_STRIDE for i, part in enumerate(parts) for t in part.message_tasks)
+    return Delivery(dict(total[0]), dict(total[1]), dict(total[2]), tasks)
+
+
 @dataclass(frozen=True)
 class Violation:
     invariant: str

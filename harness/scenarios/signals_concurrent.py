@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 from temporalio.api.history.v1 import HistoryEvent
-from temporalio.client import WorkflowExecutionStatus, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.client import WorkflowExecutionStatus, WorkflowHistory, WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
 from harness import workload
@@ -31,8 +31,17 @@ from harness.config.types import Duration, ImportPath
 from harness.errors import ConfigError
 from harness.invariants import Expression, callable_violations, load_callable
 from harness.observe import histories
-from harness.observe.messages import MessageOutcome, SignalRun, SignalsObservations, Violation, delivery, invariant_names, violated
-from harness.observe.model import KillRecord
+from harness.observe.messages import (
+    MessageOutcome,
+    SignalRun,
+    SignalsObservations,
+    Violation,
+    delivery,
+    delivery_of_runs,
+    invariant_names,
+    violated,
+)
+from harness.observe.model import KillRecord, WorkflowRecord
 from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
@@ -278,10 +287,11 @@ async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Sign
     finally:
         await steps.terminate(ctx.client, ids, f"readiness scenario {name} ended")
     with journal.step("collect histories and evaluate invariants", name) as step:
-        fetched, records = await steps.collect_histories(ctx, ids)
+        families, records = await steps.collect_families(ctx, ids)  # a workflow may continue as new mid-burst
+        latest_files = _latest_files(families, records)
         observed = tuple(
-            _observe(run, state, history.events, record.history_file, scenario, check)
-            for run, state, history, record in zip(runs, states, fetched, records, strict=True)
+            _observe(run, state, _chain(families[run.workflow_id]), latest_files[run.workflow_id], scenario, check)
+            for run, state in zip(runs, states, strict=True)
         )
         step.detail.update(
             histories=len(records), co_delivered=sum(r.delivery.co_delivered for r in observed),
@@ -293,12 +303,27 @@ async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Sign
     )
 
 
+def _chain(family: list[WorkflowHistory]) -> list[Sequence[HistoryEvent]]:
+    """The events of each run of the started workflow, oldest first (its family lists the latest run first, then the
+    earlier runs, among its children)."""
+    return [h.events for h in reversed(family) if h.workflow_id == family[0].workflow_id]
+
+
+def _latest_files(families: dict[str, list[WorkflowHistory]], records: tuple[WorkflowRecord, ...]) -> dict[str, str | None]:
+    """Started workflow id -> its latest run's history file (records follow the families' order)."""
+    files, offset = {}, 0
+    for workflow_id, family in families.items():
+        files[workflow_id] = records[offset].history_file
+        offset += len(family)
+    return files
+
+
 def _observe(
-    run: _Run, state: tuple[str, Any, dict, list[Violation]], events: Sequence[HistoryEvent], history_file: str | None,
+    run: _Run, state: tuple[str, Any, dict, list[Violation]], runs: list[Sequence[HistoryEvent]], history_file: str | None,
     scenario: SignalsConcurrentScenario, check: Callable[[Mapping[str, Any]], Any] | None,
 ) -> SignalRun:
     status, result, queries, failed = state
-    found = delivery(events)
+    found = delivery_of_runs(runs)
     names = invariant_names(run.outcomes, found, status, result, queries)
     problems = failed + violated(scenario.invariants, names)
     if check is not None:

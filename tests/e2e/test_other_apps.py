@@ -70,6 +70,15 @@ def test_a_child_workflow_that_breaks_on_replay_fails_restart_replay_from_its_ow
         assert problem["message"].startswith(f"child workflow {problem['workflow_id']}-pack (PackWorkflow): [TMPRL1100]")
 
 
+def test_signals_spread_over_continued_runs_are_delivered_not_lost(tmp_path):
+    card = run_app("tally.yaml", tmp_path)
+    signals = check(card, "signals.concurrent")
+    assert signals["status"] == "PASS" and signals["evidence"]["lost_signals"] == 0, signals["summary"]
+    assert {c["id"]: c["status"] for c in card["checks"] if c["status"] == "FAIL"} == {"alerts.static": "FAIL", "alerts.runbooks": "FAIL"}
+    continued = [w for w in (tmp_path / "histories").iterdir() if "-run-" in w.name]  # each workflow's first run
+    assert len(continued) == 3
+
+
 def test_the_billing_apps_local_activity_on_the_default_policy_fails_from_the_code(tmp_path):
     card = run_app("billing.yaml", tmp_path)
     policy = check(card, "retry.policy")

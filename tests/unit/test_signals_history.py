@@ -21,6 +21,7 @@ from harness.observe.messages import (
     SignalRun,
     Violation,
     delivery,
+    delivery_of_runs,
     invariant_names,
     violated,
 )
@@ -73,6 +74,19 @@ class History:
 def test_signals_in_one_task_are_co_delivered():
     found = delivery(History().signal("approve").signal("cancel").task().events)
     assert found.signals == {"approve": 1, "cancel": 1} and found.co_delivered and found.message_tasks == (8, 8)
+
+
+def test_signals_that_reached_an_earlier_run_count_and_a_burst_split_by_continue_as_new_is_not_co_delivered():
+    first = History().signal("approve").task()  # took the first signal, then continued as new
+    latest = History().signal("approve").task()  # the same event ids as the first run's
+    found = delivery_of_runs([first.events, latest.events])
+    assert found.signals == {"approve": 2} and not found.co_delivered
+    assert delivery(first.events).message_tasks == delivery(latest.events).message_tasks  # why the runs are kept apart
+    assert delivery_of_runs([History().signal("approve").signal("cancel").task().events]) == delivery(
+        History().signal("approve").signal("cancel").task().events
+    )
+    lost = SignalRun("a + a", "a, a", "wf-1", "COMPLETED", (MessageOutcome("approve", True),) * 2, found)
+    assert lost.lost_signals == {}  # both were delivered, one to each run
 
 
 def test_a_task_started_between_the_signals_splits_the_burst():
