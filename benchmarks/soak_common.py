@@ -109,12 +109,12 @@ def read_journal(out: Path) -> list[dict] | None:
 
 
 def run_ports(steps: list[dict] | None) -> set[int]:
-    """The ports a run's journal says it used: the server's and each dependency proxy's."""
+    """The ports a run's journal says it used: each lane's server's and each dependency proxy's."""
     ports = set()
     for step in steps or ():
         detail = step.get("detail") or {}
-        if step.get("name") == "start target" and isinstance(detail.get("address"), str):
-            ports.add(int(detail["address"].rsplit(":", 1)[1]))
+        if isinstance(detail.get("address"), str) and (match := re.fullmatch(r"127\.0\.0\.1:(\d+)", detail["address"])):
+            ports.add(int(match.group(1)))  # "start target" and every "start lane N"
         for value in (detail.get("env") or {}).values() if isinstance(detail.get("env"), dict) else ():
             if match := re.search(r"127\.0\.0\.1:(\d+)", str(value)):
                 ports.add(int(match.group(1)))
