@@ -7,7 +7,7 @@ complete, and every history must replay against the worker's code.
 
 from __future__ import annotations
 
-from harness.checks.families import family_note, latest_runs, replays_by_started
+from harness.checks.families import family_note, history_file, latest_runs, replays_by_started, unreplayable
 from harness.config.models import ReadinessConfig
 from harness.observe import metrics
 from harness.observe.model import RestartObservations, WorkflowRecord
@@ -40,8 +40,10 @@ def add_explanation(row: dict, explanation: dict | None) -> None:
 
 
 def _problem(
-    record: WorkflowRecord | None, replay_error: tuple[str, str] | None, workflow_id: str, explanation: dict | None = None
+    record: WorkflowRecord | None, replay_error: tuple[str, str, str | None] | None, workflow_id: str, explanation: dict | None = None
 ) -> dict | None:
+    """A row for a started workflow that did not survive, or None. `replay_error` is (kind, message, the history file
+    that failed when it is not the workflow's latest run: a child's or an earlier run's)."""
     row: dict = {"workflow_id": workflow_id}
     if record is None:
         return {**row, "status": "UNKNOWN", "error_class": "MissingHistory", "message": "history was not collected"}
@@ -60,8 +62,8 @@ def _problem(
     if record.status == "COMPLETED" and not replay_error:
         return None
     add_explanation(row, explanation)
-    if record.history_file:
-        row["history"] = record.history_file
+    if history := (replay_error[2] if replay_error else None) or record.history_file:
+        row["history"] = history
     return row
 
 
@@ -81,7 +83,10 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
     ]
     records = latest_runs(obs.workflows)
     replays = replays_by_started(obs.replays, obs.family_of, records)
-    replay_errors = {w: (r.kind or r.error_class or "", r.error_message or "") for w, r in replays.items() if not r.ok}
+    replay_errors = {
+        w: (r.kind or r.error_class or "", r.error_message or "", history_file(r, obs.workflows)) for w, r in replays.items() if not r.ok
+    }
+    unjudged = unreplayable(obs.replays, obs.family_of)
     restarted = set(obs.restarted_identities)
     resumed = [w for w in obs.running_at_kill if restarted & set(getattr(records.get(w), "task_identities", ()))]
     evidence = {
@@ -91,7 +96,8 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
         "resumed_by_restarted_workers": len(resumed),
         "completed": sum(w in records and records[w].status == "COMPLETED" for w in obs.started),
         "histories_collected": len(obs.workflows),
-        "histories_replayed": len(obs.replays),
+        "histories_replayed": len(obs.replays) - len(unjudged),
+        "histories_not_judged": [{"workflow_id": o.workflow_id, "workflow_type": o.workflow_type} for o in unjudged],
         "replay_failures": len(replay_errors),
         "nondeterminism_task_failures_metric": metrics.total(
             obs.metrics, "temporal_workflow_task_execution_failed", failure_reason="NonDeterminismError"
@@ -101,8 +107,9 @@ def measure_restart(obs: RestartObservations) -> tuple[dict, list[dict], list[st
     if obs.live_replays:
         evidence["replayed_on_restarted_workers"] = sum(not r.error for r in obs.live_replays)
         evidence["live_replay_errors"] = [{"workflow_id": r.workflow_id, "error": short_message(r.error)} for r in obs.live_replays if r.error]
-    live_errors = {r.workflow_id: ("nondeterminism", r.error) for r in obs.live_replays if r.nondeterministic}
-    explanations = {**{w: r.explanation for w, r in replays.items() if r.explanation}, **obs.explanations}
+    live_errors = {r.workflow_id: ("nondeterminism", r.error, None) for r in obs.live_replays if r.nondeterministic}
+    # a replay failure's explanation describes the history its message names (perhaps a child's or an earlier run's)
+    explanations = {**obs.explanations, **{w: r.explanation for w, r in replays.items() if r.explanation and not r.ok}}
     problems = [
         row for wid in obs.started
         if (row := _problem(records.get(wid), replay_errors.get(wid) or live_errors.get(wid), wid, explanations.get(wid))) is not None
@@ -193,6 +200,6 @@ def restart_replay(obs: RestartObservations, spec: object, config: ReadinessConf
         Status.PASS,
         f"All {len(obs.started)} workflows completed after {evidence['workers_killed']} worker(s) were killed with "
         f"{obs.kills[0].signal} mid-flight ({len(resumed)} resumed by restarted workers) and all "
-        f"{len(obs.replays)} histories replay{family_note(obs.started, obs.workflows)}.",
+        f"{len(obs.replays)} histories replay{family_note(obs.started, obs.workflows, unreplayable(obs.replays, obs.family_of))}.",
         evidence,
     )

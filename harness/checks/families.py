@@ -17,26 +17,49 @@ def latest_runs(workflows: tuple[WorkflowRecord, ...]) -> dict[str, WorkflowReco
     return found
 
 
+def unreplayable(replays: tuple[ReplayOutcome, ...], family_of: dict[str, str]) -> tuple[ReplayOutcome, ...]:
+    """Children whose workflow type the Python workers do not register (a child served by a worker in another
+    language, or by an external command): replay cannot judge them, so they count neither as passing nor failing."""
+    return tuple(o for o in replays if o.kind == "unregistered" and o.workflow_id in family_of)
+
+
 def replays_by_started(
     replays: tuple[ReplayOutcome, ...], family_of: dict[str, str], records: dict[str, WorkflowRecord]
 ) -> dict[str, ReplayOutcome]:
     """Started workflow id -> the replay that speaks for it: the family's first failure (its message prefixed with
-    the child or run it came from), else its own latest run's."""
+    the child or run it came from; its `path` the history that failed), else its own latest run's."""
     found: dict[str, ReplayOutcome] = {}
-    for outcome in replays:
+    skipped = {id(o) for o in unreplayable(replays, family_of)}
+    for outcome in (o for o in replays if id(o) not in skipped):
         started = family_of.get(outcome.workflow_id, outcome.workflow_id)
-        if outcome.ok:
-            if started == outcome.workflow_id and started not in found:
-                found[started] = outcome
-        elif started not in found or found[started].ok:
-            found[started] = replace(outcome, workflow_id=started, error_message=_whose(outcome, family_of, records) + (outcome.error_message or ""))
+        if not outcome.ok:
+            if started not in found or found[started].ok:
+                found[started] = replace(outcome, workflow_id=started, error_message=_whose(outcome, family_of, records) + (outcome.error_message or ""))
+        elif _latest_of(outcome, started, records) and (started not in found or found[started].ok):
+            found[started] = outcome
+        else:
+            found.setdefault(started, outcome)  # until its own latest run's or a failure comes
     return found
 
 
-def family_note(started: tuple[str, ...], workflows: tuple[WorkflowRecord, ...]) -> str:
-    """` (N of them child workflows or earlier runs)` for a summary that counts replayed histories, or nothing."""
+def history_file(outcome: ReplayOutcome, workflows: tuple[WorkflowRecord, ...]) -> str | None:
+    """The report-relative history file a replay outcome is about (its `path` is absolute)."""
+    return next((r.history_file for r in workflows if r.history_file and outcome.path.endswith(r.history_file)), None)
+
+
+def _latest_of(outcome: ReplayOutcome, started: str, records: dict[str, WorkflowRecord]) -> bool:
+    return outcome.workflow_id == started and (started not in records or records[started].run_id == outcome.run_id)
+
+
+def family_note(started: tuple[str, ...], workflows: tuple[WorkflowRecord, ...], unreplayed: tuple[ReplayOutcome, ...] = ()) -> str:
+    """` (N of them child workflows or earlier runs)` for a summary that counts replayed histories, and the children
+    replay could not judge; or nothing."""
     extra = len(workflows) - len(set(started) & set(latest_runs(workflows)))
-    return f" ({extra} of them child workflows or earlier runs)" if extra > 0 else ""
+    notes = [f"{extra} of them child workflows or earlier runs"] if extra > 0 else []
+    if unreplayed:
+        types = ", ".join(sorted({o.workflow_type or "type unknown" for o in unreplayed}))
+        notes.append(f"{len(unreplayed)} child histories not judged: their types ({types}) are not in the Python workers")
+    return f" ({'; '.join(notes)})" if notes else ""
 
 
 def _whose(outcome: ReplayOutcome, family_of: dict[str, str], records: dict[str, WorkflowRecord]) -> str:

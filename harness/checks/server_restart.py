@@ -4,7 +4,7 @@ every history replays."""
 
 from __future__ import annotations
 
-from harness.checks.families import family_note, latest_runs, replays_by_started
+from harness.checks.families import family_note, history_file, latest_runs, replays_by_started, unreplayable
 from harness.config.models import ReadinessConfig
 from harness.observe.model import ServerRestartObservations
 from harness.replay.classify import short_message
@@ -28,8 +28,8 @@ def server_restart(obs: ServerRestartObservations, spec: object, config: Readine
             row = {"workflow_id": workflow_id, "problem": f"closed as {record.status}" if record.status != "COMPLETED" else "does not replay"}
             if workflow_id in replay_errors:
                 row["replay_error"] = short_message(replay_errors[workflow_id].error_message or "")
-            if record.history_file:
-                row["history"] = record.history_file
+            if history := (history_file(replay_errors[workflow_id], obs.workflows) if workflow_id in replay_errors else None) or record.history_file:
+                row["history"] = history
             problems.append(row)
     evidence = {
         "workflows_started": len(obs.started), "running_at_kill": len(obs.running_at_kill), "lost": len(obs.lost),
@@ -57,5 +57,5 @@ def server_restart(obs: ServerRestartObservations, spec: object, config: Readine
         Status.PASS,
         f"All {len(obs.started)} workflows ({len(obs.running_at_kill)} in flight at the kill) survived a SIGKILL of the Temporal "
         f"server and its restart on the same state: none lost, all completed, all {len(obs.replays)} histories replay"
-        f"{family_note(obs.started, obs.workflows)}.",
+        f"{family_note(obs.started, obs.workflows, unreplayable(obs.replays, obs.family_of))}.",
     )

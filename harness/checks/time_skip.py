@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from harness.checks.determinism import add_explanation
-from harness.checks.families import family_note, latest_runs, replays_by_started
+from harness.checks.families import family_note, history_file, latest_runs, replays_by_started, unreplayable
 from harness.config.models import ReadinessConfig
 from harness.config.scenarios import TimeSkipExpect
 from harness.invariants import InvariantError, evaluate
@@ -119,8 +119,8 @@ def measure_time_skip(obs: TimeSkipObservations, expect: TimeSkipExpect) -> tupl
         "open_at_restart": len(open_at_restart),
         "resumed_by_restarted_workers": len(resumed),
         "reached_expected_status": sum(e.status == expect.status for e in obs.ends),
-        "histories_replayed": len(obs.replays),
-        "replay_failures": sum(not r.ok for r in obs.replays),
+        "histories_replayed": len(obs.replays) - len(unreplayable(obs.replays, obs.family_of)),
+        "replay_failures": sum(not r.ok for r in replays.values()),
         "timeline": [
             {"step": t.step, "workflow_day": round(t.workflow_time_s / DAY_S, 2), "wall_s": t.wall_s, **({"note": t.note} if t.note else {})}
             for t in obs.timeline
@@ -130,6 +130,9 @@ def measure_time_skip(obs: TimeSkipObservations, expect: TimeSkipExpect) -> tupl
     problems = [
         row for w in obs.started if (row := _row(w, ends.get(w), records.get(w), replays.get(w), expect, stopped, obs.explanations.get(w))) is not None
     ]
+    for row in problems:  # a child's or an earlier run's replay failure: its own history
+        if row.get("replay_error") and (failed := history_file(replays[row["workflow_id"]], obs.workflows)):
+            row["history"] = failed
     return evidence, problems, open_at_restart, resumed
 
 
@@ -185,5 +188,5 @@ def longrun_time_skip(obs: TimeSkipObservations, spec: TimeSkipScenario, config:
         f"All {len(obs.started)} workflows ran {workflow_days:.1f} days of workflow time in {obs.wall_time_s:.0f}s, survived "
         f"{len(obs.restarts)} restart(s) of every worker mid-wait ({len(resumed)} resumed by restarted workers), ended "
         f"{expect.status} with every invariant holding, and all {len(obs.replays)} histories replay"
-        f"{family_note(obs.started, obs.workflows)}.",
+        f"{family_note(obs.started, obs.workflows, unreplayable(obs.replays, obs.family_of))}.",
     )

@@ -4,7 +4,9 @@ bad input and harness bugs each end with their exit code and one clear message, 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+import socket
 import sys
 import traceback
 from pathlib import Path
@@ -64,11 +66,13 @@ async def _cancellable(coro):
     while cleanup runs are ignored instead of cutting it short. A signal that came while `coro` ran code that never
     yields (the run-wide checks, the reports) and that it finished anyway still ends in KeyboardInterrupt (exit 3):
     whatever it wrote is complete, and a stop that was asked for is never reported as a verdict."""
-    task = asyncio.ensure_future(coro)
     loop = asyncio.get_running_loop()
+    task: asyncio.Future | None = None
     signalled = False
 
     def interrupt() -> None:
+        if task is None or task.done():
+            return
         if task.cancelling():
             err_console.print("still stopping what was started…")
         else:
@@ -79,15 +83,47 @@ async def _cancellable(coro):
         signalled = True
         loop.call_soon_threadsafe(interrupt)
 
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
+    with _signals_handled_by(on_signal, loop):
+        task = asyncio.ensure_future(coro)
         result = await task
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler if handler is not None else signal.SIG_DFL)
     if signalled:
         raise KeyboardInterrupt
     return result
+
+
+@contextlib.contextmanager
+def _signals_handled_by(handler, loop: asyncio.AbstractEventLoop):
+    """SIGINT and SIGTERM go to `handler` inside the block (only the main thread may handle signals: elsewhere the
+    block runs without). A wakeup socket wakes the event loop when the signal lands on another thread (the SDK's)."""
+    previous: dict[int, object] = {}
+    wake_reader, wake_writer = socket.socketpair()
+    for end in (wake_reader, wake_writer):
+        end.setblocking(False)
+    try:
+        try:
+            old_wakeup = signal.set_wakeup_fd(wake_writer.fileno())
+        except ValueError:  # not the main thread
+            yield
+            return
+        loop.add_reader(wake_reader.fileno(), lambda: _drain(wake_reader))
+        try:
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                previous[sig] = signal.signal(sig, handler)
+            yield
+        finally:
+            for sig, old in previous.items():
+                signal.signal(sig, old if old is not None else signal.default_int_handler if sig == signal.SIGINT else signal.SIG_DFL)
+            loop.remove_reader(wake_reader.fileno())
+            signal.set_wakeup_fd(old_wakeup)
+    finally:
+        wake_reader.close()
+        wake_writer.close()
+
+
+def _drain(sock: socket.socket) -> None:
+    with contextlib.suppress(OSError):
+        while sock.recv(4096):
+            pass
 
 
 def run_async(coro, *, crash_dir: Path, where: str = ""):

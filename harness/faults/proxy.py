@@ -296,8 +296,9 @@ class FaultProxy:
         reset_at: float | None = None  # when a downstream reset_peer with a timeout resets the client
 
         async def read_side() -> None:
-            while chunk := await reader.read(_READ_SIZE):
-                await queue.put((loop.time(), chunk))
+            with contextlib.suppress(OSError):  # a peer that went away ends the stream (a pending reset still comes)
+                while chunk := await reader.read(_READ_SIZE):
+                    await queue.put((loop.time(), chunk))
             await queue.put(None)
 
         async with asyncio.TaskGroup() as group:

@@ -87,13 +87,14 @@ async def replay_corpus(
 
 
 async def replay_files(
-    histories: dict[str, Path], workflow_paths: list[str], *, env: dict[str, str], cwd: Path, log_dir: Path, jobs: int = 1
+    histories: list[Path], workflow_paths: list[str], *, env: dict[str, str], cwd: Path, log_dir: Path, jobs: int = 1
 ) -> tuple[ReplayOutcome, ...]:
-    """Replay `{workflow id: history file}` (the harness's own histories) and return one outcome per file."""
+    """Replay history files (the harness's own; several runs of one workflow id are several files) and return one
+    outcome per file."""
     if not histories:
         return ()
     try:
-        report = await replay_corpus(list(histories.values()), workflow_paths, jobs=jobs, env=env, cwd=cwd, log_dir=log_dir)
+        report = await replay_corpus(list(histories), workflow_paths, jobs=jobs, env=env, cwd=cwd, log_dir=log_dir)
     except ConfigError as exc:  # the run's own workers loaded this code, so this is not the user's input
         raise ProcessError(f"replaying the run's histories failed (workers[].python.workflows): {exc.detail}") from None
     return report.outcomes

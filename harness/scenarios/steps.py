@@ -272,8 +272,9 @@ async def collect_families(
 
 
 def family_of(families: dict[str, list[WorkflowHistory]]) -> dict[str, str]:
-    """Child workflow id -> the started workflow whose family holds it (the checks' harness.checks.families)."""
-    return {h.workflow_id: started for started, family in families.items() for h in family if h.workflow_id != started}
+    """Child workflow id -> the started workflow whose family holds it (the checks' harness.checks.families); a child
+    that is itself a started workflow stays its own."""
+    return {h.workflow_id: started for started, family in families.items() for h in family if h.workflow_id not in families}
 
 
 @dataclass(frozen=True)
@@ -346,7 +347,7 @@ async def replay_histories(ctx: ScenarioContext, name: str, records: tuple[Workf
     python_workers = [w for w in ctx.plan.config.workers if w.python]
     with ctx.journal.step("replay histories", name) as step:
         outcomes = () if not python_workers else await replay.replay_files(
-            {r.workflow_id: ctx.out_dir / r.history_file for r in records if r.history_file},
+            [ctx.out_dir / r.history_file for r in records if r.history_file],  # every run and child: one file each
             sorted({p for w in python_workers for p in w.python.workflows}),
             env=ctx.supervisor.worker_env(python_workers[0]),
             cwd=ctx.plan.app_path,

@@ -135,7 +135,7 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
                 "OrderWorkflow", Order("it-2", "acme", 500, shipping_delay_seconds=0.1), id=f"{queue}-wf", task_queue=queue
             )
     history = await histories.fetch(client, f"{queue}-wf")
-    files = {history.workflow_id: tmp_path / histories.write(history, tmp_path)}
+    files = [tmp_path / histories.write(history, tmp_path)]
     env = {**os.environ, "PYTHONPATH": str(REPO)}
 
     async def replay_against(workflow: str):
@@ -146,7 +146,7 @@ async def test_replay_classifies_a_code_change_as_nondeterminism(dev_server, cli
     other = await replay_against("sample_workflows.flawed.local_state:LocalStateOrderWorkflow")
     assert same.ok and same.run_id and same.workflow_id == f"{queue}-wf"
     assert not other.ok and other.kind == "nondeterminism" and "TMPRL1100" in other.error_message
-    assert other.workflow_type == "OrderWorkflow" and other.path == str(files[history.workflow_id])
+    assert other.workflow_type == "OrderWorkflow" and other.path == str(files[0])
     with pytest.raises(ProcessError, match=r"workers\[\]\.python\.workflows\): cannot load the workflow code: AttributeError.*NoSuchWorkflow"):
         await replay_against("sample_workflows.orders:NoSuchWorkflow")
 

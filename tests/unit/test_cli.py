@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -114,6 +115,25 @@ def test_a_signal_while_the_async_part_runs_code_that_never_yields_still_ends_in
     with pytest.raises(SystemExit) as exited:
         run_async(finishes_anyway(), crash_dir=tmp_path)
     assert exited.value.code == 3 and (tmp_path / "scorecard.json").read_text() == "{}"
+
+
+def test_a_signal_that_lands_on_another_thread_still_interrupts_at_once(tmp_path):
+    """The SDK runs threads of its own: a Ctrl-C the kernel hands to one of them must still wake the event loop."""
+    from harness.cli.common import run_async
+
+    def from_another_thread() -> None:
+        time.sleep(0.2)
+        signal.pthread_kill(threading.get_ident(), signal.SIGINT)
+
+    async def waits() -> str:
+        threading.Thread(target=from_another_thread).start()
+        await asyncio.sleep(60)
+        return "GO"
+
+    started = time.monotonic()
+    with pytest.raises(SystemExit) as exited:
+        run_async(waits(), crash_dir=tmp_path)
+    assert exited.value.code == 3 and time.monotonic() - started < 30  # not after the 60 s sleep
 
 
 def test_run_help_names_every_report_it_writes(cli):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from harness.checks.families import family_note, latest_runs, replays_by_started
+from harness.checks.families import family_note, history_file, latest_runs, replays_by_started, unreplayable
 from harness.checks.server_restart import server_restart
 from harness.observe.model import ReplayOutcome, ServerRestartObservations
 from harness.scorecard.model import Status
@@ -58,3 +58,42 @@ def test_a_server_restart_fails_the_workflow_whose_child_breaks_on_replay_and_no
     assert result.evidence["problems"][0]["replay_error"].startswith("child workflow wf-0-pack (PackWorkflow)")
     passed = server_restart(replace(obs, replays=tuple(replace(r, ok=True) for r in obs.replays)), None, None)
     assert passed.status == Status.PASS and "all 3 histories replay (2 of them child workflows or earlier runs)" in passed.summary
+
+
+def test_the_started_workflows_latest_run_speaks_for_a_passing_family_whatever_order_replay_returned():
+    replays = (ok("wf-0", "run-first"), ok("wf-0-pack", "run-wf-0-pack"), ok("wf-0", "run-wf-0"))  # sorted by path
+    assert replays_by_started(replays, {"wf-0-pack": "wf-0"}, latest_runs(FAMILY))["wf-0"].run_id == "run-wf-0"
+
+
+def test_a_child_of_a_type_the_python_workers_do_not_register_is_not_judged():
+    unregistered = ReplayOutcome("wf-0-pack", "run-wf-0-pack", False, "Unregistered", "no such workflow type", kind="unregistered",
+                                 workflow_type="GoPackWorkflow")
+    replays = (ok("wf-0", "run-wf-0"), unregistered, ok("wf-0", "run-first"))
+    assert unreplayable(replays, {"wf-0-pack": "wf-0"}) == (unregistered,)
+    assert replays_by_started(replays, {"wf-0-pack": "wf-0"}, latest_runs(FAMILY))["wf-0"].ok
+    assert "1 child histories not judged: their types (GoPackWorkflow) are not in the Python workers" in family_note(
+        ("wf-0",), FAMILY, (unregistered,)
+    )
+    own = replace(unregistered, workflow_id="wf-0")  # the started workflow's own type missing is still a failure
+    assert unreplayable((own,), {"wf-0-pack": "wf-0"}) == ()
+
+
+def test_a_failure_row_links_the_history_that_failed():
+    from harness.checks.determinism import restart_replay
+    from tests.unit.observations import observations
+
+    child = replace(CHILD, history_file="histories/wf-0-pack.json")
+    failed = replace(broken("wf-0-pack", "run-wf-0-pack"), path="/out/histories/wf-0-pack.json")
+    obs = observations(1, workflows=(record("wf-0"), child), replays=(ok("wf-0", "run-wf-0"), failed), family_of={"wf-0-pack": "wf-0"})
+    [problem] = restart_replay(obs, None, None).evidence["problems"]
+    assert problem["workflow_id"] == "wf-0" and problem["history"] == "histories/wf-0-pack.json"
+    assert history_file(failed, obs.workflows) == "histories/wf-0-pack.json"
+
+
+def test_a_child_that_is_itself_a_started_workflow_stays_its_own():
+    from temporalio.client import WorkflowHistory
+
+    from harness.scenarios.steps import family_of
+
+    families = {"a": [WorkflowHistory("a", []), WorkflowHistory("b", []), WorkflowHistory("a-child", [])], "b": [WorkflowHistory("b", [])]}
+    assert family_of(families) == {"a-child": "a"}
