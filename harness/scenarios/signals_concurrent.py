@@ -25,6 +25,7 @@ from temporalio.service import RPCError
 
 from harness import workload
 from harness.checks import signals
+from harness.checks.families import latest_runs
 from harness.config.references import References
 from harness.config.scenarios import MESSAGE_NAME, SIGNALS_RESERVED_NAMES, MessageSpec, StartsItsOwnWorkflows
 from harness.config.types import Duration, ImportPath
@@ -41,7 +42,7 @@ from harness.observe.messages import (
     invariant_names,
     violated,
 )
-from harness.observe.model import KillRecord, WorkflowRecord
+from harness.observe.model import KillRecord
 from harness.scenarios import steps
 from harness.scenarios.base import ScenarioContext
 from harness.scenarios.kind import ScenarioCheck, ScenarioKind
@@ -288,9 +289,9 @@ async def run(ctx: ScenarioContext, scenario: SignalsConcurrentScenario) -> Sign
         await steps.terminate(ctx.client, ids, f"readiness scenario {name} ended")
     with journal.step("collect histories and evaluate invariants", name) as step:
         families, records = await steps.collect_families(ctx, ids)  # a workflow may continue as new mid-burst
-        latest_files = _latest_files(families, records)
+        latest = latest_runs(records)
         observed = tuple(
-            _observe(run, state, _chain(families[run.workflow_id]), latest_files[run.workflow_id], scenario, check)
+            _observe(run, state, _chain(families[run.workflow_id]), latest[run.workflow_id].history_file, scenario, check)
             for run, state in zip(runs, states, strict=True)
         )
         step.detail.update(
@@ -307,15 +308,6 @@ def _chain(family: list[WorkflowHistory]) -> list[Sequence[HistoryEvent]]:
     """The events of each run of the started workflow, oldest first (its family lists the latest run first, then the
     earlier runs, among its children)."""
     return [h.events for h in reversed(family) if h.workflow_id == family[0].workflow_id]
-
-
-def _latest_files(families: dict[str, list[WorkflowHistory]], records: tuple[WorkflowRecord, ...]) -> dict[str, str | None]:
-    """Started workflow id -> its latest run's history file (records follow the families' order)."""
-    files, offset = {}, 0
-    for workflow_id, family in families.items():
-        files[workflow_id] = records[offset].history_file
-        offset += len(family)
-    return files
 
 
 def _observe(
